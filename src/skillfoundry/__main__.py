@@ -1,0 +1,5 @@
+"""`python -m skillfoundry` runs the CLI."""
+
+from skillfoundry.cli import app
+
+app()

@@ -1,0 +1,130 @@
+"""The `skillfoundry` command line."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from skillfoundry.config import Settings
+from skillfoundry.kernels.cli import app as kernels_app
+from skillfoundry.report.format import fmt
+from skillfoundry.skills.cli import app as skills_app
+from skillfoundry.storage.cli import register as register_storage
+
+app = typer.Typer(help="Distil a teacher's know-how into an Agent Skill and measure its lift on students.", no_args_is_help=True)
+app.add_typer(kernels_app, name="kernels", help="CUDA problem suite, NVRTC compile and kernel checks.")
+app.add_typer(skills_app, name="skills", help="Validate, import and export Agent Skills.")
+register_storage(app)
+console = Console()
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+def settings_from(**overrides: object) -> Settings:
+    """Settings from the environment with the CLI's overrides; a bad value is a one-line error."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        console.print(f"[red]error:[/red] --{field.replace('_', '-')}: {first['msg']}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(
+    teacher: Annotated[str | None, typer.Option(help="Teacher model spec (default: claude-opus-4-5 if ANTHROPIC_API_KEY, else local).")] = None,
+    student: Annotated[list[str] | None, typer.Option(help="Student model spec; repeat for several (default: local).")] = None,
+    cases: Annotated[int | None, typer.Option(help="Held-out test cases.")] = None,
+    train_cases: Annotated[int | None, typer.Option(help="Train problems the teacher solves (and refinement uses).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
+    refine_rounds: Annotated[int | None, typer.Option(help="Refinement rounds on the train split.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for the split and sampling.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id; reuse one to resume a crashed run.")] = None,
+) -> None:
+    """Distil a skill end to end and print the skill lift per student."""
+    from skillfoundry.flows.distill import distill
+    from skillfoundry.llm.spec import ModelSpec, ModelSpecError
+
+    settings = settings_from(
+        teacher=teacher,
+        students=student or None,
+        cases=cases,
+        train_cases=train_cases,
+        epochs=epochs,
+        refine_rounds=refine_rounds,
+        seed=seed,
+        data_dir=data_dir,
+    )
+    try:
+        for spec in [settings.teacher, *settings.students]:
+            ModelSpec.parse(spec)
+    except ModelSpecError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    rid = run_id or new_run_id()
+    console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")
+    result = distill(settings, rid)
+    console.print(f"skill [bold]{result.skill_id}[/bold] at {result.skill_dir}")
+    table = Table(title=f"Skill lift, run {rid} (held-out test split)")
+    for column in ("student", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict"):
+        table.add_column(column)
+    for r in result.lift:
+        table.add_row(
+            r.model,
+            fmt(r.baseline_pass_rate),
+            fmt(r.skill_pass_rate),
+            fmt(r.lift, signed=True),
+            f"[{fmt(r.ci_low, signed=True)}, {fmt(r.ci_high, signed=True)}]",
+            fmt(r.p_value),
+            f"{r.n_cases} x {r.n_epochs}",
+            str(r.n_errors),
+            r.verdict,
+        )
+    console.print(table)
+
+
+@app.command()
+def setup() -> None:
+    """Build (or find cached) the embedded llama-server and check the embedded model file."""
+    from skillfoundry.llm.llama_build import ensure_llama_server
+    from skillfoundry.llm.model_file import smollm2_gguf_path
+
+    settings = settings_from()
+    binary = ensure_llama_server(settings.cache_dir, log=console.print)
+    console.print(f"llama-server: {binary}")
+    console.print(f"model: {smollm2_gguf_path()}")
+
+
+@app.command()
+def serve() -> None:
+    """Run the embedded local model server in the foreground (OpenAI and Anthropic APIs) until Ctrl-C."""
+    from skillfoundry.llm.servers import serve_foreground
+
+    serve_foreground(settings_from())
+
+
+@app.command()
+def ui(port: Annotated[int, typer.Option(help="Port for the Prefect UI on 127.0.0.1.")] = 4200) -> None:
+    """Start a Prefect server with its UI on loopback (set PREFECT_API_URL to it to see runs there)."""
+    import os
+    import subprocess
+    import sys
+
+    console.print(f"Prefect UI on http://127.0.0.1:{port}; in another shell: export PREFECT_API_URL=http://127.0.0.1:{port}/api")
+    raise typer.Exit(
+        subprocess.call(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=os.environ.copy(),
+        )
+    )

@@ -1,0 +1,50 @@
+"""One settings object: where data goes, which models run, how much concurrency and budget."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from skillfoundry.llm.spec import DEFAULT_ANTHROPIC_MODEL
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("skillfoundry")) / "data"
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("skillfoundry"))
+
+
+def default_teacher() -> str:
+    """Claude when an API key is set, else the embedded local model (nothing leaves the machine)."""
+    return f"anthropic:{DEFAULT_ANTHROPIC_MODEL}" if os.environ.get("ANTHROPIC_API_KEY") else "local"
+
+
+class Settings(BaseSettings):
+    """Run settings; every field can be set as SKILLFOUNDRY_<FIELD> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SKILLFOUNDRY_", extra="forbid")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    teacher: str = Field(default_factory=default_teacher)
+    students: list[str] = Field(default_factory=lambda: ["local"])
+    domain: str = "cuda"
+    cases: int = Field(default=3, ge=1)
+    train_cases: int = Field(default=0, ge=0)
+    epochs: int = Field(default=2, ge=1)
+    refine_rounds: int = Field(default=0, ge=0)
+    seed: int = 0
+    temperature: float = Field(default=0.7, ge=0.0)
+    max_tokens: int = Field(default=512, ge=1)
+    teacher_max_turns: int = Field(default=6, ge=1)
+    teacher_max_tokens: int = Field(default=1024, ge=1)
+    concurrency: int = Field(default=8, ge=1)
+    request_timeout_s: float = Field(default=120.0, gt=0)
+    llama_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    llama_slots: int = 8

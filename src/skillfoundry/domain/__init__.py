@@ -1,0 +1,1 @@
+"""Task domains: what the teacher solves and what the students are tested on."""

@@ -1,0 +1,206 @@
+"""The nightly flow: capture a teacher trace, extract and refine a skill, evaluate students, summarise."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+
+from prefect import flow
+from prefect.runtime import flow_run
+from pydantic import BaseModel
+
+from skillfoundry.config import Settings
+from skillfoundry.domain import cuda
+from skillfoundry.evaluation import CaseRef, Sampling
+from skillfoundry.kernels.problems import list_problems
+from skillfoundry.llm.servers import serving
+from skillfoundry.llm.spec import Endpoint, ModelSpec
+from skillfoundry.skills import refine
+from skillfoundry.skills.model import Skill
+from skillfoundry.storage.baselines import existing_baselines
+from skillfoundry.storage.records import RunRecord, SkillRecord
+from skillfoundry.storage.writer import write_rows
+from skillfoundry.tasks import steps
+from skillfoundry.tasks.summary import LiftRow, summarize
+
+
+class DistillResult(BaseModel):
+    """What a run returns to its caller: the run id, the chosen skill and the lift per student."""
+
+    run_id: str
+    skill_id: str
+    skill_dir: str
+    lift: list[LiftRow]
+
+
+def git_sha() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def run_record(settings: Settings, run_id: str, started: datetime, status: str) -> RunRecord:
+    finished = datetime.now(UTC) if status != "running" else None
+    return RunRecord(
+        run_id=run_id,
+        flow="distill",
+        started_at=started,
+        finished_at=finished,
+        status=status,
+        config_json=settings.model_dump_json(),
+        git_sha=git_sha(),
+        prefect_flow_run_id=str(flow_run.id) if flow_run.id else None,
+    )
+
+
+def evaluate(
+    settings: Settings,
+    students: list[Endpoint],
+    cases: list[CaseRef],
+    skill: Skill,
+    skill_id: str,
+    *,
+    run_id: str,
+    sampling: Sampling,
+) -> None:
+    """Every student x {baseline, with_skill} x epochs; shared baselines are reused, not re-run."""
+    epochs = list(range(settings.epochs))
+    futures = []
+    for endpoint in students:
+        model = str(endpoint.spec)
+        have = existing_baselines(settings.data_dir, model, [c.case_id for c in cases], sampling.key(), epochs)
+        missing = [c for c in cases if any((c.case_id, e) not in have for e in epochs)]
+        common = dict(
+            epochs=epochs,
+            sampling=sampling,
+            run_id=run_id,
+            data_dir=settings.data_dir,
+            concurrency=settings.concurrency,
+            timeout_s=settings.request_timeout_s,
+        )
+        batches = [steps.generate.submit(endpoint, cases, skill=skill, skill_id=skill_id, condition="with_skill", **common)]
+        if missing:
+            batches.append(steps.generate.submit(endpoint, missing, skill=None, skill_id=None, condition="baseline", **common))
+        for batch in batches:
+            futures.append(steps.grade.submit(batch, cases, data_dir=settings.data_dir, cache_dir=settings.cache_dir))
+    for future in futures:
+        future.result()
+
+
+def train_failures(settings: Settings, run_id: str, skill_id: str, cases: list[CaseRef]) -> tuple[float, list[refine.Failure]]:
+    """Pass rate of a skill on the train split and the failed answers (for the teacher to learn from)."""
+    from skillfoundry.storage.catalog import catalog
+
+    con = catalog(settings.data_dir)
+    ids = [c.case_id for c in cases]
+    rows = con.execute(
+        """
+        select g.case_id, g.text, bool_and(gr.passed) as passed, string_agg(gr.detail_json, ' ') as why
+        from generations g join grades gr using (gen_id)
+        where g.run_id = ? and g.skill_id = ? and g.case_id in (select unnest(?::varchar[]))
+        group by g.gen_id, g.case_id, g.text
+        """,
+        [run_id, skill_id, ids],
+    ).fetchall()
+    prompts = {c.case_id: c.case.prompt for c in cases}
+    rate = sum(1 for r in rows if r[2]) / len(rows) if rows else 0.0
+    failures = [refine.Failure(prompt=prompts[r[0]], answer=r[1], reason=r[3] or "") for r in rows if not r[2]]
+    return rate, failures[:4]
+
+
+@flow(name="distill")
+def distill(settings: Settings, run_id: str) -> DistillResult:
+    """Teacher trace -> skill -> (refinement on train) -> students with/without skill on test -> lift."""
+    started = datetime.now(UTC)
+    data_dir = settings.data_dir
+    write_rows(data_dir, "runs", [run_record(settings, run_id, started, "running")])
+    try:
+        result = _distill(settings, run_id)
+    except BaseException:
+        write_rows(data_dir, "runs", [run_record(settings, run_id, started, "failed")])
+        raise
+    write_rows(data_dir, "runs", [run_record(settings, run_id, started, "completed")])
+    return result
+
+
+def _distill(settings: Settings, run_id: str) -> DistillResult:
+    teacher_spec = ModelSpec.parse(settings.teacher)
+    student_specs = [ModelSpec.parse(s) for s in settings.students]
+    train, test = cuda.split_problems(
+        list_problems(), seed=settings.seed, n_train=max(1, settings.train_cases), n_test=settings.cases
+    )
+    sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed)
+    with serving([teacher_spec, *student_specs], settings) as endpoints:
+        teacher = endpoints[teacher_spec]
+        students = [endpoints[s] for s in student_specs]
+        traces = [
+            steps.capture_trace(
+                teacher,
+                p.id,
+                run_id=run_id,
+                data_dir=settings.data_dir,
+                cache_dir=settings.cache_dir,
+                max_turns=settings.teacher_max_turns,
+                max_tokens=settings.teacher_max_tokens,
+            )
+            for p in train
+        ]
+        skill, record, practice = steps.extract_skill(
+            teacher,
+            traces,
+            cuda.teacher_prompt(train[0]),
+            run_id=run_id,
+            data_dir=settings.data_dir,
+            n_cases=2,
+            max_tokens=settings.teacher_max_tokens,
+        )
+        train_cases = steps.store_cases(
+            [cuda.problem_case(p, "train") for p in train] + practice,
+            skill_name=skill.name,
+            run_id=run_id,
+            data_dir=settings.data_dir,
+        )
+        test_cases = steps.store_cases(
+            [cuda.problem_case(p, "test") for p in test], skill_name=skill.name, run_id=run_id, data_dir=settings.data_dir
+        )
+        skill, record = refine_rounds(settings, teacher, students, skill, record, train_cases, run_id, sampling)
+        evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling)
+    lift = summarize(settings.data_dir, run_id)
+    skill_dir = settings.data_dir / "skill_folders" / record.skill_id / skill.name
+    return DistillResult(run_id=run_id, skill_id=record.skill_id, skill_dir=str(skill_dir), lift=lift)
+
+
+def refine_rounds(
+    settings: Settings,
+    teacher: Endpoint,
+    students: list[Endpoint],
+    skill: Skill,
+    record: SkillRecord,
+    train_cases: list[CaseRef],
+    run_id: str,
+    sampling: Sampling,
+) -> tuple[Skill, SkillRecord]:
+    """Optional rounds on the TRAIN split only; the version best on train is chosen."""
+    if settings.refine_rounds == 0:
+        return skill, record
+    versions: list[tuple[float, int, Skill, SkillRecord]] = []
+    for round_ in range(settings.refine_rounds + 1):
+        evaluate(settings, students[:1], train_cases, skill, record.skill_id, run_id=run_id, sampling=sampling)
+        rate, failures = train_failures(settings, run_id, record.skill_id, train_cases)
+        versions.append((rate, -round_, skill, record))
+        if round_ == settings.refine_rounds or not failures:
+            break
+        skill, record = steps.refine_skill(
+            teacher,
+            skill,
+            record,
+            failures,
+            run_id=run_id,
+            data_dir=settings.data_dir,
+            round_=round_ + 1,
+            max_tokens=settings.teacher_max_tokens,
+        )
+    _, _, best_skill, best_record = max(versions, key=lambda v: (v[0], v[1]))
+    return best_skill, best_record

@@ -1,0 +1,1 @@
+"""Graders: deterministic text checks, sandboxed Python checks, CUDA kernels, LLM judge."""

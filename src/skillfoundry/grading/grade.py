@@ -1,0 +1,88 @@
+"""Grade one answer against every check of a test case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from skillfoundry.grading.judge import Judge, grade_judge
+from skillfoundry.grading.outcome import CheckOutcome, GradeBundle
+from skillfoundry.grading.python_check import grade_python
+from skillfoundry.grading.text import grade_contains, grade_json, grade_not_contains, grade_regex
+from skillfoundry.skills.model import (
+    Check,
+    ContainsCheck,
+    JsonCheck,
+    JudgeCheck,
+    KernelCheck,
+    NotContainsCheck,
+    PythonCheck,
+    RegexCheck,
+    TestCase,
+)
+
+#: Answers longer than this fail every check unread (a student that rambles for megabytes has failed).
+MAX_ANSWER_CHARS = 2_000_000
+
+
+class GradingContext(BaseModel):
+    """What graders need beyond the answer: a cache folder (kernel builds), an optional LLM judge,
+    and the GPU architectures kernels are compiled for (None: the kernel grader's default)."""
+
+    cache_dir: Path | None = None
+    judge: Judge | None = None
+    archs: list[str] | None = None
+
+
+def _kernel_bundle(check: KernelCheck, answer: str, ctx: GradingContext) -> GradeBundle:
+    try:
+        from skillfoundry.grading.kernel import grade_kernel  # written separately; imported when needed
+    except ImportError as exc:
+        return GradeBundle(outcomes=[_failed("kernel", f"kernel grader unavailable: {exc}", infra_error=True)])
+    kwargs = {"cache_dir": ctx.cache_dir} | ({"archs": ctx.archs} if ctx.archs is not None else {})
+    try:
+        return grade_kernel(check, answer, **kwargs)
+    except Exception as exc:  # a grader bug must not lose the batch; record it as an infra error
+        return GradeBundle(
+            outcomes=[_failed("kernel", f"kernel grader error: {type(exc).__name__}: {exc}"[:500], infra_error=True)]
+        )
+
+
+def _failed(grader: str, reason: str, **detail: object) -> CheckOutcome:
+    return CheckOutcome(grader=grader, passed=False, score=0.0, detail={"reason": reason, **detail})
+
+
+def grade_check(check: Check, answer: str, ctx: GradingContext) -> CheckOutcome:
+    """One non-kernel check on one answer."""
+    if isinstance(check, ContainsCheck):
+        return grade_contains(check, answer)
+    if isinstance(check, NotContainsCheck):
+        return grade_not_contains(check, answer)
+    if isinstance(check, RegexCheck):
+        return grade_regex(check, answer)
+    if isinstance(check, JsonCheck):
+        return grade_json(check, answer)
+    if isinstance(check, PythonCheck):
+        return grade_python(check, answer)
+    if isinstance(check, JudgeCheck):
+        return grade_judge(check, answer, ctx.judge)
+    raise TypeError(f"grade_check got {type(check).__name__}; kernel checks go through grade_answer")
+
+
+def grade_answer(case: TestCase, answer: str, ctx: GradingContext) -> GradeBundle:
+    """One outcome per check (kernel checks may add builds and benchmarks), in the case's check order."""
+    bundle = GradeBundle(outcomes=[])
+    for check in case.checks:
+        if len(answer) > MAX_ANSWER_CHARS:
+            bundle.outcomes.append(
+                _failed(check.type, f"answer too large ({len(answer)} characters > {MAX_ANSWER_CHARS})")
+            )
+        elif isinstance(check, KernelCheck):
+            part = _kernel_bundle(check, answer, ctx)
+            bundle.outcomes.extend(part.outcomes)
+            bundle.kernel_builds.extend(part.kernel_builds)
+            bundle.kernel_benchmarks.extend(part.kernel_benchmarks)
+        else:
+            bundle.outcomes.append(grade_check(check, answer, ctx))
+    return bundle

@@ -1,0 +1,126 @@
+"""Grade a CUDA kernel answer: extract -> compile (NVRTC) -> static checks -> GPU correctness and timing.
+
+Without a GPU the last stage is skipped and the outcome says so: a kernel that compiles and
+passes the static checks passes with ``detail.gpu = False``. Bad answers fail with a reason;
+only a misconfigured check (unknown problem id, unsupported arch) raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from skillfoundry.grading.outcome import CheckOutcome, GradeBundle
+from skillfoundry.kernels.compile import BuildResult, compile_cuda, source_sha, validate_arch
+from skillfoundry.kernels.extract import extract_cuda_source
+from skillfoundry.kernels.gpu import available
+from skillfoundry.kernels.problems import Problem, get_problem
+from skillfoundry.kernels.static_checks import run_static_checks
+from skillfoundry.skills.model import KernelCheck
+
+GRADER = "kernel"
+
+
+def _first_error(build: BuildResult) -> str:
+    errors = [d for d in build.diagnostics if d.severity in ("error", "catastrophic error")]
+    if errors:
+        return f"line {errors[0].line}: {errors[0].message}"
+    return build.log.strip().splitlines()[-1] if build.log.strip() else "unknown compiler error"
+
+
+def _bundle(passed: bool, detail: dict[str, Any], builds: Sequence[BuildResult] = (), benchmarks=()) -> GradeBundle:
+    outcome = CheckOutcome(grader=GRADER, passed=passed, score=1.0 if passed else 0.0, detail=detail)
+    return GradeBundle(
+        outcomes=[outcome], kernel_builds=[b.record() for b in builds], kernel_benchmarks=list(benchmarks)
+    )
+
+
+def _gpu_stage(
+    check: KernelCheck,
+    problem: Problem,
+    source: str,
+    detail: dict[str, Any],
+    builds: list[BuildResult],
+    cache_dir: Path | None,
+) -> GradeBundle:
+    from skillfoundry.kernels.gpu.runner import benchmark_records, run_candidate
+
+    run = run_candidate(problem, source, cache_dir=cache_dir)
+    if run.arch and run.arch not in {b.arch for b in builds}:
+        builds.append(compile_cuda(source, arch=run.arch, cache_dir=cache_dir))  # a cache hit: the runner built it
+    records = benchmark_records(run, problem)
+    speedups = [s.speedup for s in run.shapes if s.speedup is not None]
+    detail.update(
+        gpu=True,
+        gpu_name=run.gpu.name if run.gpu else run.device_name,
+        correct=run.correct,
+        shapes=[
+            {"dims": s.dims, "correct": s.correct, "time_ms": s.time_ms, "speedup": s.speedup, "suspect": s.suspect}
+            for s in run.shapes
+        ],
+        speedup_min=min(speedups) if len(speedups) == len(run.requested) else None,
+        suspect=any(s.suspect for s in run.shapes),
+        error_kind=run.error_kind,
+        error=run.error,
+    )
+    if run.error_kind == "infrastructure":
+        # the harness failed, not the candidate: do not count it against the answer
+        detail.update(
+            stage="gpu", correctness=f"not checked (GPU harness error: {run.error})", infrastructure_error=True
+        )
+        return _bundle(True, detail, builds, records)
+    if run.correct:
+        detail.update(stage="done", correctness=f"correct on all {len(run.requested)} shapes")
+        return _bundle(True, detail, builds, records)
+    wrong = [s.index for s in run.shapes if not s.correct]
+    reason = run.error if run.error_kind else f"wrong output on shapes {wrong}"
+    detail.update(stage="gpu", correctness=f"incorrect: {run.error_kind or 'mismatch'}", reason=reason)
+    return _bundle(not check.require_correct, detail, builds, records)
+
+
+def grade_kernel(
+    check: KernelCheck, answer: str, *, cache_dir: Path | None = None, archs: Sequence[str] = ("sm_90",)
+) -> GradeBundle:
+    """Grade ``answer`` against ``check.problem_id``; one CheckOutcome (grader 'kernel') plus the
+    build records (one per arch) and, on a GPU, one benchmark record per shape."""
+    problem = get_problem(check.problem_id)
+    for arch in archs:
+        validate_arch(arch)
+    detail: dict[str, Any] = {"problem_id": problem.id}
+    source = extract_cuda_source(answer, problem.entry_points)
+    if source is None:
+        detail.update(
+            stage="extract", reason="no CUDA code in the answer (expected a ```cuda block with a __global__ kernel)"
+        )
+        return _bundle(False, detail)
+    detail["source_sha"] = source_sha(source)
+    try:
+        builds = [compile_cuda(source, arch=arch, cache_dir=cache_dir) for arch in archs]
+    except RuntimeError as exc:  # NVRTC refused the program outright
+        detail.update(stage="compile", reason=f"NVRTC error: {exc}")
+        return _bundle(False, detail)
+    detail["builds"] = [{k: v for k, v in b.summary().items() if k != "log"} for b in builds]
+    failed = next((b for b in builds if not b.ok), None)
+    if failed is not None:
+        findings = run_static_checks(source, problem)
+        detail.update(
+            stage="compile",
+            reason=f"does not compile for {failed.arch}: {_first_error(failed)}",
+            log=failed.log,
+            findings=[f.model_dump() for f in findings],
+        )
+        return _bundle(False, detail, builds)
+    findings = run_static_checks(source, problem, ptx=builds[0].ptx)
+    if findings:
+        detail.update(
+            stage="static",
+            reason="; ".join(f"{f.rule}: {f.message}" for f in findings[:5]),
+            findings=[f.model_dump() for f in findings],
+        )
+        return _bundle(False, detail, builds)
+    detail["findings"] = []
+    if available():
+        return _gpu_stage(check, problem, source, detail, builds, cache_dir)
+    detail.update(stage="static", gpu=False, correctness="not checked (no GPU)")
+    return _bundle(True, detail, builds)

@@ -1,0 +1,152 @@
+"""What the runner and its worker subprocess say to each other, and the results they produce.
+
+The runner writes a Job as JSON to the worker's stdin. The worker appends one JSON event per
+line to the job's result file (not stdout: a kernel's printf lands on stdout and must not be
+able to forge results): ``gpu``, ``phase`` (a heartbeat naming how long until the next event),
+``shape`` (one per finished shape), ``error``, ``done``. ``parse_events`` reads them back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, Field, ValidationError
+
+ErrorKind = Literal["no_gpu", "compile", "load", "fault", "timeout", "crash", "infrastructure"]
+
+
+class Comparison(BaseModel):
+    """How one output tensor compares: ``ok`` only when shapes match, all values are finite and
+    every element is within atol + rtol * |expected|."""
+
+    ok: bool
+    shape_ok: bool
+    total: int
+    mismatched: int
+    nonfinite: int
+    max_abs_err: float | None = None
+    first_bad_index: list[int] | None = None
+
+
+class Job(BaseModel):
+    """One candidate to check and time on the GPU."""
+
+    problem_id: str
+    cubin_path: str
+    result_path: str
+    shape_indices: list[int]
+    seed: int = 0
+    trials: int = Field(default=5, ge=1)
+    post_trials: int = Field(default=2, ge=1)
+    timing_trials: int = Field(default=100, ge=1)
+    warmup: int = Field(default=10, ge=1)
+    timing_budget_s: float = 20.0
+    kernel_phase_s: float = 30.0
+    compile_reference: bool = True
+    compile_phase_s: float = 300.0
+
+
+class GpuInfo(BaseModel):
+    """The GPU a run used, as the worker saw it."""
+
+    name: str
+    compute_capability: tuple[int, int]
+    driver_version: str | None = None
+    cuda_driver_version: str | None = None
+    torch_version: str | None = None
+    sm_count: int | None = None
+    l2_bytes: int | None = None
+    total_memory_bytes: int | None = None
+    clocks_mhz: dict[str, int] = Field(default_factory=dict)
+
+
+class TrialResult(BaseModel):
+    """One correctness trial: fresh seeded inputs, poisoned outputs, launch, compare, mutation check."""
+
+    seed: int
+    ok: bool
+    outputs: dict[str, Comparison] = Field(default_factory=dict)
+    mutated: list[str] = Field(default_factory=list)
+
+
+class ShapeResult(BaseModel):
+    """Everything measured for one shape; times in milliseconds, every raw sample kept."""
+
+    index: int
+    dims: dict[str, int]
+    correct: bool
+    trials: list[TrialResult] = Field(default_factory=list)
+    timed_check: TrialResult | None = None
+    post_trials: list[TrialResult] = Field(default_factory=list)
+    samples_ms: list[float] = Field(default_factory=list)
+    ref_samples_ms: list[float] = Field(default_factory=list)
+    ref_compiled_samples_ms: list[float] = Field(default_factory=list)
+    ref_compiled_note: str | None = None
+    time_ms: float | None = None
+    time_spread_ms: float | None = None
+    ref_time_ms: float | None = None
+    ref_compiled_time_ms: float | None = None
+    speedup: float | None = None
+    speedup_vs_compiled: float | None = None
+    floor_ms: float | None = None
+    max_speedup: float | None = None
+    suspect: bool = False
+
+    @property
+    def max_abs_err(self) -> float | None:
+        errs = [
+            c.max_abs_err
+            for t in (*self.trials, *self.post_trials, *([self.timed_check] if self.timed_check else []))
+            for c in t.outputs.values()
+            if c.max_abs_err is not None
+        ]
+        return max(errs) if errs else None
+
+
+class Events(BaseModel):
+    """The worker's events, read back."""
+
+    gpu: GpuInfo | None = None
+    shapes: list[ShapeResult] = Field(default_factory=list)
+    error_kind: ErrorKind | None = None
+    error: str | None = None
+    done: bool = False
+    last_phase: str | None = None
+    last_expect_s: float | None = None
+
+
+def event_line(event: str, **payload: Any) -> str:
+    """One event as a JSON line."""
+    return json.dumps({"event": event, **payload}) + "\n"
+
+
+def parse_events(lines: Iterable[str]) -> Events:
+    """Read worker events; malformed lines (a line cut short when the worker was killed) are skipped."""
+    events = Events()
+    for line in lines:
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        kind = data.get("event")
+        try:
+            if kind == "gpu":
+                events.gpu = GpuInfo.model_validate(data["gpu"])
+            elif kind == "shape":
+                events.shapes.append(ShapeResult.model_validate(data["shape"]))
+            elif kind == "phase":
+                events.last_phase = str(data.get("name"))
+                events.last_expect_s = float(data.get("expect_s", 0.0))
+            elif kind == "error":
+                kind_name = data.get("kind")
+                events.error_kind = kind_name if kind_name in get_args(ErrorKind) else "infrastructure"
+                events.error = str(data.get("message", ""))
+            elif kind == "done":
+                events.done = True
+        except (KeyError, TypeError, ValueError, ValidationError):
+            continue
+    return events

@@ -1,0 +1,250 @@
+"""The GPU worker: ``python -m skillfoundry.kernels.gpu.worker`` with a Job on stdin.
+
+Runs one candidate: correctness trials per shape, then timing (CUDA events, warm-up, L2 flushed
+before every sample) of the candidate and of the torch reference (eager and torch.compile), then
+correctness again on the timed buffers and on fresh inputs. Events go to the job's result file.
+A fault ends the process; the runner sees what was written before it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from skillfoundry.kernels.gpu.harness import check_outputs, run_trial, trial_seed
+from skillfoundry.kernels.gpu.launch import CandidateError, KernelModule, ensure_context
+from skillfoundry.kernels.gpu.protocol import GpuInfo, Job, ShapeResult, event_line
+from skillfoundry.kernels.gpu.stats import summarize
+from skillfoundry.kernels.problems import get_problem
+from skillfoundry.kernels.problems.model import Problem
+from skillfoundry.kernels.problems.tensors import poisoned_buffers
+
+Emit = Callable[..., None]
+_POST_SEED_OFFSET = 1000
+_TIMING_SEED_OFFSET = 500
+
+
+class LoadError(CandidateError):
+    """The cubin or an entry point could not be loaded."""
+
+
+def _nvml(bus_id: str) -> tuple[str | None, dict[str, int]]:
+    """NVIDIA driver version and current/max clocks from NVML, best effort."""
+    try:
+        nvml = ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return None, {}
+    if nvml.nvmlInit_v2() != 0:
+        return None, {}
+    buf = ctypes.create_string_buffer(96)
+    version = buf.value.decode() if nvml.nvmlSystemGetDriverVersion(buf, 96) == 0 else None
+    handle = ctypes.c_void_p()
+    clocks: dict[str, int] = {}
+    if nvml.nvmlDeviceGetHandleByPciBusId_v2(bus_id.encode(), ctypes.byref(handle)) == 0:
+        for label, fn, kind in (
+            ("sm", nvml.nvmlDeviceGetClockInfo, 1),
+            ("memory", nvml.nvmlDeviceGetClockInfo, 2),
+            ("sm_max", nvml.nvmlDeviceGetMaxClockInfo, 1),
+            ("memory_max", nvml.nvmlDeviceGetMaxClockInfo, 2),
+        ):
+            value = ctypes.c_uint()
+            if fn(handle, kind, ctypes.byref(value)) == 0:
+                clocks[label] = value.value
+    return version, clocks
+
+
+def gpu_info() -> GpuInfo:
+    from cuda.bindings import driver
+
+    props = torch.cuda.get_device_properties(0)
+    _, version = driver.cuDriverGetVersion()
+    try:
+        _, dev = driver.cuDeviceGet(0)
+        err, bus = driver.cuDeviceGetPCIBusId(32, dev)
+        bus_id = bus.decode().rstrip("\x00") if err == driver.CUresult.CUDA_SUCCESS else ""
+    except Exception:  # clocks are best effort
+        bus_id = ""
+    driver_version, clocks = _nvml(bus_id) if bus_id else (None, {})
+    return GpuInfo(
+        name=props.name,
+        compute_capability=(props.major, props.minor),
+        driver_version=driver_version,
+        cuda_driver_version=f"{version // 1000}.{version % 1000 // 10}",
+        torch_version=torch.__version__,
+        sm_count=props.multi_processor_count,
+        l2_bytes=getattr(props, "L2_cache_size", None),
+        total_memory_bytes=props.total_memory,
+        clocks_mhz=clocks,
+    )
+
+
+def time_samples(fn: Callable[[], Any], flush: torch.Tensor, trials: int, warmup: int, budget_s: float) -> list[float]:
+    """Per-call times in ms by CUDA events, after ``warmup`` calls, with ``flush`` rewritten
+    (evicting L2) before each sample; fewer than ``trials`` samples (at least 10) if one call
+    is so slow that ``trials`` would exceed ``budget_s``."""
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    probe_start, probe_end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    probe_start.record()
+    fn()
+    probe_end.record()
+    torch.cuda.synchronize()
+    per_call_s = max(probe_start.elapsed_time(probe_end) / 1e3, 1e-6)
+    n = max(min(trials, 10), min(trials, int(budget_s / per_call_s)))
+    starts = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
+    ends = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
+    for start, end in zip(starts, ends):
+        flush.zero_()
+        start.record()
+        fn()
+        end.record()
+    torch.cuda.synchronize()  # waits for every stream of the device
+    return [start.elapsed_time(end) for start, end in zip(starts, ends)]
+
+
+def _median(samples: list[float]) -> float | None:
+    summary = summarize(samples)
+    return summary.median if summary else None
+
+
+def _time_compiled(
+    ref: Callable[..., Any], tensors: dict[str, torch.Tensor], job: Job, flush: torch.Tensor, emit: Emit
+) -> tuple[list[float], str | None]:
+    if not job.compile_reference:
+        return [], "torch.compile timing disabled"
+    emit("phase", name="compile_reference", expect_s=job.compile_phase_s)
+    try:
+        compiled = torch.compile(ref, dynamic=False)
+        compiled(**tensors)
+        torch.cuda.synchronize()
+        return time_samples(
+            lambda: compiled(**tensors), flush, job.timing_trials, job.warmup, job.timing_budget_s
+        ), None
+    except Exception as exc:  # torch.compile is optional: no triton, unsupported op, ...
+        return [], f"torch.compile unavailable: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def run_shape(
+    job: Job, problem: Problem, module: KernelModule, index: int, flush: torch.Tensor, emit: Emit
+) -> ShapeResult:
+    """Correctness trials, then (if they pass) timing and the checks after timing, for one shape."""
+    dims = problem.shapes[index]
+    launch = module.launcher(dims)
+    emit("phase", name=f"correctness[{index}]", expect_s=job.kernel_phase_s)
+    trials = [
+        run_trial(problem, dims, trial_seed(job.seed, index, t), launch, "cuda", torch.cuda.synchronize)
+        for t in range(job.trials)
+    ]
+    if not all(t.ok for t in trials):
+        return ShapeResult(index=index, dims=dims, correct=False, trials=trials)
+
+    emit("phase", name=f"timing[{index}]", expect_s=job.kernel_phase_s + 3 * job.timing_budget_s)
+    seed = trial_seed(job.seed, index, _TIMING_SEED_OFFSET)
+    inputs = problem.make_inputs(dims, seed, "cuda")
+    pristine = {name: t.clone() for name, t in inputs.items()}
+    buffers = poisoned_buffers(problem, dims, "cuda")
+    tensors = {**inputs, **buffers}
+    samples = time_samples(lambda: launch(tensors), flush, job.timing_trials, job.warmup, job.timing_budget_s)
+    timed_check = check_outputs(problem, dims, seed, inputs, pristine, buffers)
+    scalars = problem.scalar_values(dims)
+
+    def ref(**tensors: torch.Tensor) -> Any:
+        return problem.reference(**tensors, **scalars)
+
+    ref_samples = time_samples(lambda: ref(**pristine), flush, job.timing_trials, job.warmup, job.timing_budget_s)
+    compiled_samples, compiled_note = _time_compiled(ref, pristine, job, flush, emit)
+
+    emit("phase", name=f"post_check[{index}]", expect_s=job.kernel_phase_s)
+    post = [
+        run_trial(
+            problem, dims, trial_seed(job.seed, index, _POST_SEED_OFFSET + t), launch, "cuda", torch.cuda.synchronize
+        )
+        for t in range(job.post_trials)
+    ]
+    summary = summarize(samples)
+    time_ms = summary.median if summary else None
+    ref_ms, compiled_ms = _median(ref_samples), _median(compiled_samples)
+    return ShapeResult(
+        index=index,
+        dims=dims,
+        correct=timed_check.ok and all(t.ok for t in post),
+        trials=trials,
+        timed_check=timed_check,
+        post_trials=post,
+        samples_ms=samples,
+        ref_samples_ms=ref_samples,
+        ref_compiled_samples_ms=compiled_samples,
+        ref_compiled_note=compiled_note,
+        time_ms=time_ms,
+        time_spread_ms=summary.iqr if summary else None,
+        ref_time_ms=ref_ms,
+        ref_compiled_time_ms=compiled_ms,
+        speedup=ref_ms / time_ms if ref_ms and time_ms else None,
+        speedup_vs_compiled=compiled_ms / time_ms if compiled_ms and time_ms else None,
+    )
+
+
+def run(job: Job, emit: Emit) -> int:
+    """Run the job, emitting events; the exit code says how it ended (0 done, 3 candidate, 4 harness)."""
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
+        problem = get_problem(job.problem_id)
+        ensure_context()
+        info = gpu_info()
+        emit("gpu", gpu=info.model_dump(mode="json"))
+        try:
+            module = KernelModule(Path(job.cubin_path).read_bytes(), problem)
+        except CandidateError as exc:
+            raise LoadError(str(exc)) from None
+        l2 = info.l2_bytes or 64 * 2**20
+        flush = torch.empty(max(2 * l2, 64 * 2**20) // 4, dtype=torch.float32, device="cuda")
+        for index in job.shape_indices:
+            result = run_shape(job, problem, module, index, flush, emit)
+            emit("shape", shape=result.model_dump(mode="json"))
+        emit("done")
+        return 0
+    except LoadError as exc:
+        emit("error", kind="load", message=str(exc))
+        return 3
+    except CandidateError as exc:
+        emit("error", kind="fault", message=str(exc))
+        return 3
+    except torch.cuda.OutOfMemoryError as exc:
+        emit("error", kind="infrastructure", message=f"out of GPU memory: {exc}")
+        return 4
+    except RuntimeError as exc:
+        # asynchronous device errors (illegal address, trap, ...) surface from torch as "CUDA error: ..."
+        kind = "fault" if "CUDA error" in str(exc) or "CUDA_ERROR" in str(exc) else "infrastructure"
+        emit("error", kind=kind, message=str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
+        return 3 if kind == "fault" else 4
+    except Exception:
+        emit("error", kind="infrastructure", message=traceback.format_exc(limit=5))
+        return 4
+
+
+def main() -> None:
+    job = Job.model_validate_json(sys.stdin.read())
+    with open(job.result_path, "a", encoding="utf-8") as out:
+
+        def emit(event: str, **payload: Any) -> None:
+            out.write(event_line(event, **payload))
+            out.flush()
+
+        code = run(job, emit)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # skip interpreter teardown: a faulted CUDA context can hang it
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Model access: model specs, local servers, the teacher agent loop and student chat clients."""

@@ -1,0 +1,1 @@
+"""Agent Skills: models, parse/validate/render, test cases, import/export, leak checks."""

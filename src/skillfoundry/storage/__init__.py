@@ -1,0 +1,1 @@
+"""Parquet tables and the DuckDB catalog over them."""

@@ -1,0 +1,139 @@
+"""A DuckDB connection with one view per table and the derived views (see ``views.py``).
+
+``catalog`` checks every file first (a foreign or corrupt file is a one-line error naming it),
+then builds the views over exactly those files: the connection is a consistent snapshot of the
+store at open time. Nothing under the data dir is ever written by a read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from duckdb.sqltypes import DOUBLE, UBIGINT
+
+from skillfoundry.storage.files import Inventory, scan
+from skillfoundry.storage.prices import Price, price_table
+from skillfoundry.storage.rollup import SOURCE_TABLES, plan_cells
+from skillfoundry.storage.schemas import TABLES, table_spec
+from skillfoundry.storage.stats import DEFAULT_LEVEL, DEFAULT_N_BOOT, DEFAULT_SEED, bootstrap_groups
+from skillfoundry.storage.views import (
+    FMIX_MACROS,
+    LiftOptions,
+    case_lift_view,
+    cases_view,
+    cells_view,
+    cost_view,
+    dedup_view,
+    ident,
+    kernel_speedups_view,
+    pass_rates_view,
+    raw_view,
+    skill_lift_view,
+)
+
+DEFAULT_MIN_CASES = 10
+DERIVED_VIEWS = ("pass_rates", "case_lift", "skill_lift", "cost", "kernel_speedups")
+
+
+def catalog(
+    data_dir: Path | str,
+    *,
+    database: str = ":memory:",
+    min_cases: int = DEFAULT_MIN_CASES,
+    prices: Mapping[str, Price] | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = DEFAULT_SEED,
+    level: float = DEFAULT_LEVEL,
+) -> duckdb.DuckDBPyConnection:
+    """Open ``database`` with views over the checked Parquet files under ``data_dir``."""
+    inventory = scan(data_dir)
+    con = duckdb.connect(database)
+    options = LiftOptions(min_cases=min_cases, n_boot=n_boot, seed=seed, level=level, udf=True)
+    register_bootstrap(con, options)
+    create_views(con, inventory, options, prices, snapshot=True)
+    return con
+
+
+def create_views(
+    con: duckdb.DuckDBPyConnection,
+    inventory: Inventory,
+    options: LiftOptions,
+    prices: Mapping[str, Price] | None,
+    *,
+    snapshot: bool,
+) -> None:
+    """Create every view.
+
+    ``snapshot`` reads exactly the checked files and uses current rollups; otherwise the views read
+    live globs under the data dir and count every run from raw rows (a portable database file).
+    """
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET parquet_metadata_cache = true")
+    for statement in FMIX_MACROS:
+        con.execute(statement)
+    for table in TABLES:
+        spec = table_spec(table)
+        found = inventory.tables[table]
+        source: list[str] | str | None = None
+        if found.files:
+            source = [str(p) for p in found.files] if snapshot else str(inventory.data_dir / table / "**" / "*.parquet")
+        _view(con, f"_raw_{table}", raw_view(spec, source, set(found.columns), union_by_name=not found.uniform or not snapshot))
+        _view(con, table, dedup_view(spec))
+    prices_sql, cost_sql = cost_view(price_table(prices))
+    _view(con, "_prices", prices_sql)
+    if snapshot:
+        plan = plan_cells(
+            {t: inventory.tables[t].files for t in SOURCE_TABLES}, [(r.path, r.run_id, r.sources) for r in inventory.rollups]
+        )
+        for table in SOURCE_TABLES:
+            found = inventory.tables[table]
+            files = [str(p) for p in plan.pending[table]]
+            _view(con, f"_pending_{table}", raw_view(table_spec(table), files or None, set(found.columns), union_by_name=not found.uniform))
+        _view(con, "_cells", cells_view([str(p) for p in plan.fresh], "_pending_generations", "_pending_grades"))
+    else:
+        _view(con, "_cells", cells_view(None, "_raw_generations", "_raw_grades"))
+    _view(con, "_cases", cases_view())
+    _view(con, "pass_rates", pass_rates_view())
+    _view(con, "_case_lift", case_lift_view())
+    _view(con, "case_lift", "SELECT * EXCLUDE (case_key) FROM _case_lift")
+    _view(con, "skill_lift", skill_lift_view(options))
+    _view(con, "cost", cost_sql)
+    _view(con, "kernel_speedups", kernel_speedups_view())
+
+
+def _view(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+    con.execute(f"CREATE OR REPLACE VIEW {ident(name)} AS {sql}")
+
+
+def register_bootstrap(con: duckdb.DuckDBPyConnection, options: LiftOptions) -> None:
+    """Register ``sf_bootstrap_ci(case_keys, diffs)``: the vectorised numpy bootstrap of ``stats``."""
+
+    def bootstrap_ci(keys: pa.Array, diffs: pa.Array) -> pa.Array:
+        key_lists, diff_lists = _split_lists(keys, np.uint64), _split_lists(diffs, np.float64)
+        lo, hi = bootstrap_groups(key_lists, diff_lists, n_boot=options.n_boot, seed=options.seed, level=options.level)
+        return pa.StructArray.from_arrays(
+            [pa.array(lo, mask=np.isnan(lo)), pa.array(hi, mask=np.isnan(hi))], names=["ci_low", "ci_high"]
+        )
+
+    con.create_function(
+        "sf_bootstrap_ci",
+        bootstrap_ci,
+        [duckdb.list_type(UBIGINT), duckdb.list_type(DOUBLE)],
+        duckdb.struct_type({"ci_low": DOUBLE, "ci_high": DOUBLE}),
+        type="arrow",
+        side_effects=False,
+    )
+
+
+def _split_lists(array: pa.Array, dtype: type) -> list[np.ndarray]:
+    """A list column as one numpy array per row (a NULL list is empty)."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    offsets = array.offsets.to_numpy()
+    values = array.values.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    valid = array.is_valid().to_numpy(zero_copy_only=False)
+    return [values[offsets[i] : offsets[i + 1]] if valid[i] else values[:0] for i in range(len(array))]

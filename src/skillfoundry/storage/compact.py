@@ -1,0 +1,126 @@
+"""Merge each run partition's small files into one and refresh the per-run rollups.
+
+Safe at every step: a merged file is written (temp + rename) before the files it replaces are
+removed, so a crash in between leaves copies that readers count once; exact duplicate rows are
+dropped, rows that differ are all kept, so no query result changes. Rollups (``rollup.py``) are
+rebuilt for every run whose files changed, then rollups that no longer match are removed.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from skillfoundry.storage.convert import to_arrow
+from skillfoundry.storage.files import Inventory, scan
+from skillfoundry.storage.rollup import CELLS, CELLS_SCHEMA, SOURCE_TABLES, fingerprint, plan_cells, rollup_metadata
+from skillfoundry.storage.schemas import TABLES, table_spec
+from skillfoundry.storage.views import cells_sql, raw_view
+from skillfoundry.storage.writer import TEMP_PREFIX, TEMP_SUFFIX, partition_dir, write_atomic, write_partition
+
+STALE_TEMP_S = 3600.0
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """What one compaction did."""
+
+    partitions_merged: int
+    files_removed: int
+    rollups_written: int
+    rollups_removed: int
+    temp_files_removed: int
+
+
+def compact(data_dir: Path | str, *, stale_temp_s: float = STALE_TEMP_S) -> CompactReport:
+    """Merge every partition with several files and refresh the rollups; never changes query results."""
+    inventory = scan(data_dir)
+    merged = removed = 0
+    for table in TABLES:
+        by_folder: dict[Path, list[Path]] = defaultdict(list)
+        for path in inventory.tables[table].files:
+            by_folder[path.parent].append(path)
+        for files in by_folder.values():
+            if len(files) > 1 and files[0].parent.name.startswith("run_id="):
+                removed += merge_partition(table, files)
+                merged += 1
+    temps = remove_stale_temps(inventory.data_dir, stale_temp_s)
+    written, dropped = refresh_rollups(scan(data_dir))
+    return CompactReport(merged, removed, written, dropped, temps)
+
+
+def merge_partition(table: str, files: list[Path]) -> int:
+    """Write the distinct rows of ``files`` (one partition) as one new file, then remove them."""
+    spec = table_spec(table)
+    sql = raw_view(spec, [str(p) for p in files], set(spec.schema.names), union_by_name=True)
+    con = duckdb.connect()
+    try:
+        arrow = con.sql(f"SELECT DISTINCT * FROM ({sql})").to_arrow_table()
+    finally:
+        con.close()
+    run_id = files[0].parent.name.removeprefix("run_id=")
+    write_partition(files[0].parents[2], spec, run_id, to_arrow(spec, arrow))
+    for path in files:
+        path.unlink()
+    return len(files)
+
+
+def remove_stale_temps(data_dir: Path, older_than_s: float) -> int:
+    """Remove temp files of interrupted writes that are older than ``older_than_s``."""
+    cutoff = time.time() - older_than_s
+    count = 0
+    for table in (*TABLES, CELLS):
+        root = data_dir / table
+        if not root.is_dir():
+            continue
+        for path in root.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                count += 1
+    return count
+
+
+def refresh_rollups(inventory: Inventory) -> tuple[int, int]:
+    """Build a rollup for every run without a current one; remove rollups that no longer match."""
+    files = {t: inventory.tables[t].files for t in SOURCE_TABLES}
+    rollups = [(r.path, r.run_id, r.sources) for r in inventory.rollups]
+    plan = plan_cells(files, rollups)
+    by_run: dict[str, list[Path]] = defaultdict(list)
+    for table in SOURCE_TABLES:
+        for path in plan.pending[table]:
+            if path.parent.name.startswith("run_id="):
+                by_run[path.parent.name.removeprefix("run_id=")].append(path)
+    written = [build_rollup(inventory.data_dir, run_id, by_run[run_id], inventory) for run_id in plan.stale_runs]
+    keep = set(plan.fresh) | set(written)
+    dropped = 0
+    for path, _, _ in rollups:
+        if path not in keep:
+            path.unlink(missing_ok=True)
+            dropped += 1
+    return len(written), dropped
+
+
+def build_rollup(data_dir: Path, run_id: str, sources: list[Path], inventory: Inventory) -> Path:
+    """Count one run's cells from its generation and grade files and write them as its rollup."""
+    con = duckdb.connect()
+    try:
+        for table in SOURCE_TABLES:
+            found = inventory.tables[table]
+            paths = [str(p) for p in sources if p.parents[1].name == table]
+            view = raw_view(table_spec(table), paths or None, set(found.columns), union_by_name=True)
+            con.execute(f"CREATE VIEW {table} AS {view}")
+        arrow = con.sql(cells_sql("generations", "grades")).to_arrow_table()
+    finally:
+        con.close()
+    table = pa.Table.from_arrays(
+        [arrow.column(f.name).cast(f.type) for f in CELLS_SCHEMA], schema=CELLS_SCHEMA
+    ).replace_schema_metadata(rollup_metadata(fingerprint(sources)))
+    folder = partition_dir(data_dir, CELLS, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_atomic(table, folder / f"part-{uuid.uuid4().hex}.parquet")

@@ -1,0 +1,212 @@
+"""Prefect tasks: thin wrappers that call the pipeline modules and store what they return."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
+
+from skillfoundry import capture, evaluation
+from skillfoundry.evaluation import CaseRef, Sampling
+from skillfoundry.grading.grade import GradingContext
+from skillfoundry.ids import canonical_json, content_id
+from skillfoundry.kernels.problems import get_problem
+from skillfoundry.llm.spec import Endpoint
+from skillfoundry.llm.student import complete_batch_sync
+from skillfoundry.skills import extract, refine
+from skillfoundry.skills.folder import skill_id as compute_skill_id
+from skillfoundry.skills.folder import write_skill
+from skillfoundry.skills.model import Skill, TestCase
+from skillfoundry.skills.render import render_skill_md
+from skillfoundry.skills.tokens import skill_tokens
+from skillfoundry.storage.records import (
+    Condition,
+    GenerationRecord,
+    LineageRecord,
+    SkillRecord,
+    TestCaseRecord,
+    TraceRecord,
+)
+from skillfoundry.storage.writer import write_rows
+
+
+def lineage(run_id: str, src_kind: str, src_id: str, dst_kind: str, dst_id: str) -> LineageRecord:
+    """An edge src -> dst, tagged with the Prefect task run that made it."""
+    task_run_id = task_run.id
+    return LineageRecord(
+        run_id=run_id,
+        edge_id=content_id(run_id, src_kind, src_id, dst_kind, dst_id),
+        src_kind=src_kind,
+        src_id=src_id,
+        dst_kind=dst_kind,
+        dst_id=dst_id,
+        prefect_task_run_id=str(task_run_id) if task_run_id else None,
+    )
+
+
+@task(name="capture-trace", cache_policy=NO_CACHE)
+def capture_trace(
+    endpoint: Endpoint, problem_id: str, *, run_id: str, data_dir: Path, cache_dir: Path, max_turns: int, max_tokens: int
+) -> TraceRecord:
+    record, _ = capture.capture_trace(
+        endpoint,
+        get_problem(problem_id),
+        run_id=run_id,
+        max_turns=max_turns,
+        max_tokens=max_tokens,
+        cache_dir=cache_dir,
+    )
+    write_rows(data_dir, "traces", [record])
+    return record
+
+
+def store_skill(
+    skill: Skill,
+    *,
+    run_id: str,
+    data_dir: Path,
+    round_: int,
+    parent_skill_id: str | None,
+    trace_ids: list[str],
+) -> SkillRecord:
+    """Write the skill folder under the data dir and its row; return the row."""
+    sid = compute_skill_id(skill)
+    write_skill(skill, data_dir / "skill_folders" / sid, overwrite=True)
+    record = SkillRecord(
+        run_id=run_id,
+        skill_id=sid,
+        name=skill.name,
+        description=skill.description,
+        body=skill.body,
+        skill_md=render_skill_md(skill),
+        files_json=canonical_json(skill.files),
+        parent_skill_id=parent_skill_id,
+        trace_id=trace_ids[0] if trace_ids else None,
+        round=round_,
+        tokens=skill_tokens(skill),
+    )
+    write_rows(data_dir, "skills", [record])
+    edges = [lineage(run_id, "trace", t, "skill", sid) for t in trace_ids]
+    if parent_skill_id:
+        edges.append(lineage(run_id, "skill", parent_skill_id, "skill", sid))
+    write_rows(data_dir, "lineage", edges)
+    return record
+
+
+@task(name="extract-skill", cache_policy=NO_CACHE)
+def extract_skill(
+    endpoint: Endpoint,
+    traces: list[TraceRecord],
+    task_prompt: str,
+    *,
+    run_id: str,
+    data_dir: Path,
+    n_cases: int,
+    max_tokens: int,
+) -> tuple[Skill, SkillRecord, list[TestCase]]:
+    messages = [m for t in traces for m in json.loads(t.messages_json)]
+    skill, practice, _calls = extract.extract_skill(
+        endpoint, task_prompt=task_prompt, messages=messages, n_cases=n_cases, max_tokens=max_tokens
+    )
+    record = store_skill(
+        skill, run_id=run_id, data_dir=data_dir, round_=0, parent_skill_id=None, trace_ids=[t.trace_id for t in traces]
+    )
+    return skill, record, practice
+
+
+@task(name="refine-skill", cache_policy=NO_CACHE)
+def refine_skill(
+    endpoint: Endpoint,
+    skill: Skill,
+    parent: SkillRecord,
+    failures: list[refine.Failure],
+    *,
+    run_id: str,
+    data_dir: Path,
+    round_: int,
+    max_tokens: int,
+) -> tuple[Skill, SkillRecord]:
+    revised, _ = refine.refine_skill(endpoint, skill, failures, max_tokens=max_tokens)
+    record = store_skill(
+        revised,
+        run_id=run_id,
+        data_dir=data_dir,
+        round_=round_,
+        parent_skill_id=parent.skill_id,
+        trace_ids=[parent.trace_id] if parent.trace_id else [],
+    )
+    return revised, record
+
+
+def store_cases(cases: list[TestCase], *, skill_name: str, run_id: str, data_dir: Path) -> list[CaseRef]:
+    """Write test-case rows; return the cases with their content ids."""
+    refs = [CaseRef(case_id=c.case_id(), case=c) for c in cases]
+    write_rows(
+        data_dir,
+        "test_cases",
+        [
+            TestCaseRecord(
+                run_id=run_id,
+                case_id=r.case_id,
+                skill_name=skill_name,
+                split=r.case.split,
+                prompt=r.case.prompt,
+                checks_json=canonical_json([c.model_dump(mode="json", by_alias=True) for c in r.case.checks]),
+                kind=r.case.kind,
+                problem_id=r.case.problem_id,
+                files_json=canonical_json(r.case.files),
+                expected_output=r.case.expected_output,
+            )
+            for r in refs
+        ],
+    )
+    return refs
+
+
+@task(name="generate", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def generate(
+    endpoint: Endpoint,
+    cases: list[CaseRef],
+    *,
+    skill: Skill | None,
+    skill_id: str | None,
+    condition: Condition,
+    epochs: list[int],
+    sampling: Sampling,
+    run_id: str,
+    data_dir: Path,
+    concurrency: int,
+    timeout_s: float,
+    skip_gen_ids: frozenset[str] = frozenset(),
+) -> list[GenerationRecord]:
+    """One batch: every (case, epoch) for one student and condition, concurrently; rows written once."""
+    model = str(endpoint.spec)
+    key = sampling.key()
+    planned = [
+        p
+        for p in evaluation.plan(cases, skill=skill, epochs=epochs, sampling=sampling)
+        if evaluation.generation_id(run_id, model, p.case_id, skill_id, p.epoch, key) not in skip_gen_ids
+    ]
+    results = complete_batch_sync(
+        endpoint, [p.request for p in planned], concurrency=concurrency, timeout_s=timeout_s
+    )
+    rows = evaluation.to_generations(run_id, model, condition, skill_id, planned, results, key)
+    write_rows(data_dir, "generations", rows)
+    if skill_id:
+        write_rows(data_dir, "lineage", [lineage(run_id, "skill", skill_id, "evaluation", f"{run_id}:{model}")])
+    return rows
+
+
+@task(name="grade", cache_policy=NO_CACHE)
+def grade(
+    generations: list[GenerationRecord], cases: list[CaseRef], *, data_dir: Path, cache_dir: Path
+) -> int:
+    """Grade a batch and store grades and kernel builds; returns the number of grade rows."""
+    by_id = {r.case_id: r.case for r in cases}
+    grades, builds = evaluation.grade_generations(generations, by_id, GradingContext(cache_dir=cache_dir))
+    write_rows(data_dir, "grades", grades)
+    write_rows(data_dir, "kernel_builds", builds)
+    return len(grades)

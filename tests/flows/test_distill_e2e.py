@@ -1,0 +1,91 @@
+"""End to end: `skillfoundry run` on the embedded local model, then the stored tables are checked."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from skillfoundry.skills.folder import load_skill
+from skillfoundry.skills.validate import validate_skill_dir
+from skillfoundry.storage.catalog import catalog
+
+pytestmark = pytest.mark.server
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "skillfoundry", *args], capture_output=True, text=True, env=env, timeout=900
+    )
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], subprocess.CompletedProcess[str]]:
+    root = tmp_path_factory.mktemp("e2e")
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(root / "prefect"),
+        "SKILLFOUNDRY_MAX_TOKENS": "96",
+        "SKILLFOUNDRY_TEACHER_MAX_TOKENS": "384",
+    }
+    env.pop("ANTHROPIC_API_KEY", None)
+    data = root / "data"
+    done = cli("run", "--cases", "3", "--epochs", "2", "--data-dir", str(data), "--run-id", "e2e", env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return data, env, done
+
+
+def test_query_counts_students_x_cases_x_conditions_x_epochs(finished_run) -> None:
+    data, env, _ = finished_run
+    out = cli("query", "--data-dir", str(data), "--format", "csv", "select count(*) from generations", env=env)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    assert rows[-1] == ["12"]
+
+
+def test_every_generation_has_one_grade_per_grader(finished_run) -> None:
+    data, _, _ = finished_run
+    con = catalog(data)
+    graders = {r[0] for r in con.execute("select distinct grader from grades").fetchall()}
+    assert graders == {"kernel"}
+    per_gen = con.execute(
+        """
+        select g.gen_id, count(gr.grade_id) from generations g
+        left join grades gr using (gen_id) where g.error_kind is null group by g.gen_id
+        """
+    ).fetchall()
+    assert len(per_gen) == 12 - con.execute("select count(*) from generations where error_kind is not null").fetchone()[0]
+    assert all(n == len(graders) for _, n in per_gen)
+
+
+def test_skill_folder_is_valid_and_named_like_its_folder(finished_run) -> None:
+    data, _, _ = finished_run
+    con = catalog(data)
+    (skill_id, name), = con.execute("select skill_id, name from skills where run_id = 'e2e'").fetchall()
+    folder = data / "skill_folders" / skill_id / name
+    skill = load_skill(folder)
+    assert skill.name == folder.name
+    assert [f for f in validate_skill_dir(folder) if f.severity == "error"] == []
+
+
+def test_lift_is_a_difference_of_rates_and_printed(finished_run) -> None:
+    data, _, done = finished_run
+    con = catalog(data)
+    (lift, base, with_skill), = con.execute(
+        "select lift, baseline_pass_rate, skill_pass_rate from skill_lift where run_id = 'e2e'"
+    ).fetchall()
+    assert -1.0 <= lift <= 1.0
+    assert lift == pytest.approx(with_skill - base)
+    assert "Skill lift" in done.stdout
+
+
+def test_lineage_links_trace_to_skill_to_evaluation(finished_run) -> None:
+    data, _, _ = finished_run
+    con = catalog(data)
+    kinds = set(con.execute("select src_kind || '->' || dst_kind from lineage where run_id = 'e2e'").fetchall())
+    assert {("trace->skill",), ("skill->evaluation",)} <= kinds

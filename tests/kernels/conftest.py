@@ -1,0 +1,22 @@
+"""Shared fixtures: one temporary compile cache per session, every reference solution built once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skillfoundry.kernels import DEFAULT_ARCHS, BuildResult, compile_many, list_problems
+
+
+@pytest.fixture(scope="session")
+def kernel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kernel-cache")
+
+
+@pytest.fixture(scope="session")
+def reference_builds(kernel_cache: Path) -> dict[str, list[BuildResult]]:
+    """problem id -> builds of its reference solution for every default arch."""
+    problems = list_problems()
+    builds = compile_many([p.solution_source for p in problems], archs=DEFAULT_ARCHS, cache_dir=kernel_cache)
+    return {p.id: b for p, b in zip(problems, builds)}
