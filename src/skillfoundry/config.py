@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=512, ge=1)
     teacher_max_turns: int = Field(default=6, ge=1)
     teacher_max_tokens: int = Field(default=1024, ge=1)
+    skill_max_tokens: int = Field(default=2048, ge=256)
     concurrency: int = Field(default=8, ge=1)
     request_timeout_s: float = Field(default=120.0, gt=0)
     llama_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
-    llama_slots: int = 8
+    llama_slots: int = Field(default=8, ge=1)
+    llama_ctx_per_slot: int = Field(default=8192, ge=512)

@@ -312,3 +312,25 @@ def test_trials_on_a_two_launch_problem_with_scratch():
     assert run_trial(mlp, dims, 3, two_launches, "cpu").ok
     assert not run_trial(mlp, dims, 3, forgets_bias, "cpu").ok
     assert math.isfinite(run_trial(mlp, dims, 3, forgets_bias, "cpu").outputs["out"].max_abs_err)
+
+
+def test_expectation_is_fixed_before_the_launch():
+    # a kernel that overwrites every device tensor it can reach (inputs included) cannot
+    # move the goalposts: expected outputs and input copies live in host memory
+    def vandal(t):
+        for tensor in t.values():
+            tensor.zero_()
+
+    result = run_trial(VECTOR_ADD, SMALL, 5, vandal, "cpu")
+    assert not result.ok and result.mutated == ["a", "b"]
+
+
+@pytest.mark.skipif(available(), reason="needs a machine without a usable GPU")
+def test_worker_without_a_gpu_reports_a_harness_error(tmp_path: Path):
+    # the whole subprocess path (compile, job, worker, events) on a machine whose torch has no CUDA
+    from skillfoundry.kernels.gpu.probe import DeviceInfo
+
+    fake = DeviceInfo(name="NVIDIA H100 80GB HBM3", compute_capability=(9, 0), cuda_driver_version="13.0", count=1)
+    run = run_candidate(VECTOR_ADD, VECTOR_ADD.solution_source, device=fake, cache_dir=tmp_path, timeout_s=120)
+    assert run.error_kind == "infrastructure" and run.arch == "sm_90" and not run.correct
+    assert run.shapes == []

@@ -27,6 +27,10 @@ void host_side(float* a, float* b, float* out, int n) {{
 """,
         "stream_or_device_management",
     ),
+    "driver_api": (
+        f"{SIG} {BODY}\nvoid h(void* p) {{ cuMemcpy(0, 0, 4); cuCtxSynchronize(); }}",
+        "stream_or_device_management",
+    ),
     "set_device": (f"{SIG} {{ cudaSetDevice(1); {BODY} }}", "stream_or_device_management"),
     "device_side_launch": (
         f"""extern "C" __global__ void helper(float* out) {{ out[0] = 0; }}

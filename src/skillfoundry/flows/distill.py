@@ -154,7 +154,7 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
             run_id=run_id,
             data_dir=settings.data_dir,
             n_cases=2,
-            max_tokens=settings.teacher_max_tokens,
+            max_tokens=settings.skill_max_tokens,
         )
         train_cases = steps.store_cases(
             [cuda.problem_case(p, "train") for p in train] + practice,
@@ -200,7 +200,7 @@ def refine_rounds(
             run_id=run_id,
             data_dir=settings.data_dir,
             round_=round_ + 1,
-            max_tokens=settings.teacher_max_tokens,
+            max_tokens=settings.skill_max_tokens,
         )
     _, _, best_skill, best_record = max(versions, key=lambda v: (v[0], v[1]))
     return best_skill, best_record

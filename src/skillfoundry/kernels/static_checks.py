@@ -92,7 +92,7 @@ _LIBRARY_PATTERNS: dict[str, re.Pattern[str]] = {
 _MANAGEMENT = re.compile(
     r"\bcuda(?:Stream\w*|SetDevice\w*|GetDevice\w*|Device\w*|Malloc\w*|Free\w*|Memcpy\w*|Memset\w*|Event\w*"
     r"|Graph\w*|Launch\w*|HostAlloc|HostRegister\w*|Ctx\w*|ThreadSynchronize|Profiler\w*|MemPrefetch\w*)\b"
-    r"|\bcu(?:Stream|Ctx|Device|Mem|Launch|Event|Graph|Module|Init|Func|Library)[A-Z]\w*\b"
+    r"|\bcu(?:Stream|Ctx|Device|Mem|Launch|Event|Graph|Module|Init|Func|Library)\w*(?=\s*\()"
     r"|<<<"
 )
 _TIMER_SOURCE = re.compile(r"%{1,2}(?:clock64|clock|globaltimer\w*)\b|\b(?:clock64|clock|__globaltimer)\s*\(")
@@ -170,7 +170,7 @@ def _check_ptx_signature(problem: Problem, launch: Launch, entry: ptx_info.PtxEn
             Finding(
                 rule="signature_mismatch",
                 message=f"compiled entry {entry.name} has parameters ({', '.join(got)}), expected ABI "
-                f"({', '.join(w if w != 'pointer' else 'pointer' for w in want)}) for "
+                f"({', '.join(want)}) for "
                 f"`{problem.signatures[problem.launches.index(launch)]}`",
             )
         ]
@@ -179,9 +179,7 @@ def _check_ptx_signature(problem: Problem, launch: Launch, entry: ptx_info.PtxEn
 
 def _entry_checks(problem: Problem, source: str, ptx: str | None) -> list[Finding]:
     findings: list[Finding] = []
-    kernels: dict[str, KernelDecl] = {}
-    for decl in find_kernels(source):
-        kernels[decl.name] = decl
+    kernels: dict[str, KernelDecl] = {decl.name: decl for decl in find_kernels(source)}
     aliases = _type_aliases(strip_comments(source))
     required = problem.entry_points
     ptx_entries = {e.name: e for e in ptx_info.entries(ptx)} if ptx is not None else {}

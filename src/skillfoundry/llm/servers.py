@@ -225,8 +225,8 @@ class LlamaServer(ManagedServer):
     def from_settings(cls, settings: Settings, *, port: int | None = None, **kwargs: object) -> LlamaServer:
         """A server sized by ``settings`` (threads, slots, cache dir)."""
         return cls(
-            threads=settings.llama_threads, slots=settings.llama_slots, cache_dir=settings.cache_dir, port=port,
-            **kwargs,  # type: ignore[arg-type]
+            threads=settings.llama_threads, slots=settings.llama_slots, ctx_per_slot=settings.llama_ctx_per_slot,
+            cache_dir=settings.cache_dir, port=port, **kwargs,  # type: ignore[arg-type]
         )
 
     def command(self) -> list[str]:

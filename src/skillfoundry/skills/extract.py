@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -27,17 +28,17 @@ class SkillExtractionError(ValueError):
 class ProposedCase(BaseModel):
     """A practice case the teacher proposes; graded by required substrings."""
 
-    prompt: str = Field(min_length=1, max_length=600)
-    must_contain: list[str] = Field(min_length=1, max_length=3)
+    prompt: str = Field(min_length=1, max_length=400)
+    must_contain: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1, max_length=3)
 
 
 class SkillDraft(BaseModel):
     """What the teacher returns: SKILL.md fields and practice cases."""
 
     name: str = Field(pattern=NAME_PATTERN, max_length=64)
-    description: str = Field(min_length=1, max_length=300)
-    body: str = Field(min_length=1, max_length=4000)
-    cases: list[ProposedCase] = Field(default_factory=list, max_length=5)
+    description: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=1600)
+    cases: list[ProposedCase] = Field(default_factory=list, max_length=3)
 
 
 def condense_trace(messages: Sequence[dict], limit: int = 12_000) -> str:

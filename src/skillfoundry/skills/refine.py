@@ -28,8 +28,8 @@ class Failure(BaseModel):
 class SkillRevision(BaseModel):
     """The teacher's edit: a new description and body (the name stays)."""
 
-    description: str = Field(min_length=1, max_length=300)
-    body: str = Field(min_length=1, max_length=4000)
+    description: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=1600)
 
 
 def refinement_prompt(skill: Skill, failures: Sequence[Failure], clip: int = 800) -> str:

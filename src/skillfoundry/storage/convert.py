@@ -39,6 +39,10 @@ def to_arrow(spec: TableSpec, rows: Rows) -> pa.Table:
 def _records_to_arrow(spec: TableSpec, rows: Sequence[BaseModel | Mapping[str, Any]]) -> pa.Table:
     records = []
     for index, row in enumerate(rows):
+        if isinstance(row, BaseModel) and not isinstance(row, spec.model):
+            raise StorageError(
+                f"{spec.name}: row {index}: a {type(row).__name__} is not a {spec.name} row (expected {spec.model.__name__})"
+            )
         data = row.model_dump() if isinstance(row, BaseModel) else row
         if not isinstance(data, Mapping):
             raise StorageError(f"{spec.name}: row {index}: expected a record or a dict, got {type(row).__name__}")

@@ -116,16 +116,22 @@ def paired_bootstrap_ci(
 def bootstrap_groups(
     key_lists: Sequence[np.ndarray], diff_lists: Sequence[np.ndarray], *, n_boot: int, seed: int, level: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """CIs of many groups at once: groups with the same case set share one weight matrix (one matmul)."""
+    """CIs of many groups at once (cases in any order): groups with the same case set share one
+    weight matrix, so their replicates come from one matrix product."""
     lo = np.full(len(key_lists), np.nan)
     hi = np.full(len(key_lists), np.nan)
     by_set: dict[bytes, list[int]] = {}
-    for index, keys in enumerate(key_lists):
+    sorted_keys, sorted_diffs = [], []
+    for index, (keys, diffs) in enumerate(zip(key_lists, diff_lists, strict=True)):
+        keys = np.asarray(keys, dtype=np.uint64)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys.append(keys[order])
+        sorted_diffs.append(np.asarray(diffs, dtype=np.float64)[order])
         if len(keys):
-            by_set.setdefault(np.asarray(keys, dtype=np.uint64).tobytes(), []).append(index)
+            by_set.setdefault(sorted_keys[-1].tobytes(), []).append(index)
     for members in by_set.values():
-        keys = np.asarray(key_lists[members[0]], dtype=np.uint64)
-        diffs = np.stack([np.asarray(diff_lists[i], dtype=np.float64) for i in members], axis=1)
+        keys = sorted_keys[members[0]]
+        diffs = np.stack([sorted_diffs[i] for i in members], axis=1)
         group_lo, group_hi = _quantiles(bootstrap_replicates(keys, diffs, n_boot=n_boot, seed=seed), level)
         lo[members], hi[members] = group_lo, group_hi
     return lo, hi

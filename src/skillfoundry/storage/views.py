@@ -108,10 +108,10 @@ def cells_sql(generations: str, grades: str) -> str:
     return f"""
 SELECT {columns(CELL_KEYS, 'g.')},
        count(*)::BIGINT AS n_gens,
-       count_if(g.error_kind IS NOT NULL)::BIGINT AS n_errors,
-       count_if(g.error_kind IS NULL AND p.passed IS NULL)::BIGINT AS n_ungraded,
-       count_if(g.error_kind IS NULL AND p.passed IS NOT NULL)::BIGINT AS n_graded,
-       count_if(g.error_kind IS NULL AND p.passed)::BIGINT AS n_passed,
+       count(*) FILTER (WHERE g.error_kind IS NOT NULL)::BIGINT AS n_errors,
+       count(*) FILTER (WHERE g.error_kind IS NULL AND p.passed IS NULL)::BIGINT AS n_ungraded,
+       count(*) FILTER (WHERE g.error_kind IS NULL AND p.passed IS NOT NULL)::BIGINT AS n_graded,
+       count(*) FILTER (WHERE g.error_kind IS NULL AND p.passed)::BIGINT AS n_passed,
        count(DISTINCT g.epoch)::BIGINT AS n_epochs
 FROM (SELECT DISTINCT ON (run_id, gen_id) {columns(("gen_id", *CELL_KEYS, "epoch", "error_kind"))}
       FROM {generations}) g
@@ -148,7 +148,7 @@ SELECT c.run_id, c.model, c.skill_id, c.condition, c.sampling_key, t.split,
        sum(c.n_graded)::BIGINT AS n_generations,
        sum(c.n_errors)::BIGINT AS n_errors,
        sum(c.n_ungraded)::BIGINT AS n_ungraded,
-       avg(c.n_passed / c.n_graded ORDER BY c.case_id) FILTER (WHERE c.n_graded > 0) AS pass_rate
+       favg(c.n_passed / c.n_graded) FILTER (WHERE c.n_graded > 0) AS pass_rate
 FROM _cells c LEFT JOIN _cases t USING (case_id)
 GROUP BY ALL"""
 
@@ -201,13 +201,13 @@ groups AS MATERIALIZED (
            coalesce(max(n_epochs) FILTER (WHERE diff IS NOT NULL), 0) AS n_epochs,
            (coalesce(sum(skill_n + base_n) FILTER (WHERE diff IS NOT NULL), 0))::BIGINT AS n_generations,
            sum(n_errors)::BIGINT AS n_errors,
-           avg(baseline_rate ORDER BY case_key, case_id) FILTER (WHERE diff IS NOT NULL) AS baseline_pass_rate,
-           avg(skill_rate ORDER BY case_key, case_id) FILTER (WHERE diff IS NOT NULL) AS skill_pass_rate,
-           avg(diff ORDER BY case_key, case_id) AS lift,
-           count_if(diff > 0)::BIGINT AS n_better,
-           count_if(diff < 0)::BIGINT AS n_worse,
-           list(case_key ORDER BY case_key, case_id) FILTER (WHERE diff IS NOT NULL) AS case_keys,
-           list(diff ORDER BY case_key, case_id) FILTER (WHERE diff IS NOT NULL) AS diffs
+           favg(baseline_rate) FILTER (WHERE diff IS NOT NULL) AS baseline_pass_rate,
+           favg(skill_rate) FILTER (WHERE diff IS NOT NULL) AS skill_pass_rate,
+           favg(diff) AS lift,
+           count(*) FILTER (WHERE diff > 0) AS n_better,
+           count(*) FILTER (WHERE diff < 0) AS n_worse,
+           list(case_key) FILTER (WHERE diff IS NOT NULL) AS case_keys,
+           list(diff) FILTER (WHERE diff IS NOT NULL) AS diffs
     FROM per_case GROUP BY {keys}),
 {stats}
 SELECT {columns(GROUP_KEYS, 'g.')}, 'test' AS split,
@@ -252,16 +252,16 @@ FMIX_MACROS = (
 def _sql_stats(options: LiftOptions) -> str:
     """The same Poisson bootstrap as ``stats.bootstrap_replicates``, in plain SQL (slower, portable)."""
     mask = f"{MASK32}::UBIGINT"
-    salt = _fmix32_sql(f"(({options.seed & MASK32}::UBIGINT * {SALT_MULTIPLIER}::UBIGINT + b) % {MASK32 + 1}::UBIGINT)")
+    salt = _fmix32_sql(f"(({options.seed & MASK32}::UBIGINT * {SALT_MULTIPLIER}::UBIGINT + b::UBIGINT) % {MASK32 + 1}::UBIGINT)")
     first = _fmix32_sql(f"xor(k & {mask}, r.salt)")
     u = _fmix32_sql(f"((h1 + (k >> 32)) & {mask})")
     weight = " + ".join(f"(u >= {t}::UBIGINT)::INTEGER" for t in POISSON_THRESHOLDS)
     alpha = (1.0 - options.level) / 2.0
-    return f"""replicate AS (SELECT b, {salt} AS salt FROM range({int(options.n_boot)}::UBIGINT) t(b)),
+    return f"""replicate AS (SELECT b, {salt} AS salt FROM range({int(options.n_boot)}) t(b)),
 case_rows AS (SELECT {columns(GROUP_KEYS)}, unnest(case_keys) AS k, unnest(diffs) AS d FROM groups),
 hashed AS (SELECT c.*, r.b, {first} AS h1 FROM case_rows c CROSS JOIN replicate r),
 weighted AS (SELECT *, {weight} AS w FROM (SELECT *, {u} AS u FROM hashed)),
-reps AS (SELECT {columns(GROUP_KEYS)}, b, sum(w * d) / nullif(sum(w), 0) AS rep
+reps AS (SELECT {columns(GROUP_KEYS)}, b, fsum(w * d) / nullif(sum(w), 0) AS rep
          FROM weighted GROUP BY {columns(GROUP_KEYS)}, b),
 stats AS (SELECT {columns(GROUP_KEYS)}, quantile_cont(rep, {alpha!r}) AS ci_low, quantile_cont(rep, {1.0 - alpha!r}) AS ci_high
           FROM reps GROUP BY {columns(GROUP_KEYS)})"""
@@ -281,7 +281,7 @@ WITH student AS (
     FROM generations GROUP BY run_id, model),
 gpu AS (
     SELECT b.run_id, g.model,
-           sum(coalesce(list_sum(TRY_CAST(b.samples_json AS DOUBLE[])), b.time_ms * b.trials, 0) ORDER BY b.bench_id) / 1000.0 AS gpu_seconds
+           fsum(coalesce(list_sum(TRY_CAST(b.samples_json AS DOUBLE[])), b.time_ms * b.trials, 0)) / 1000.0 AS gpu_seconds
     FROM kernel_benchmarks b LEFT JOIN generations g USING (gen_id) GROUP BY b.run_id, g.model),
 priced AS (
     SELECT s.*, coalesce(exact.usd_per_mtok_in, bare.usd_per_mtok_in) AS usd_in,
@@ -297,7 +297,7 @@ SELECT coalesce(p.run_id, gpu.run_id) AS run_id, coalesce(p.model, gpu.model) AS
        coalesce(gpu.gpu_seconds, 0.0) AS gpu_seconds
 FROM priced p FULL OUTER JOIN gpu ON p.run_id = gpu.run_id AND p.model IS NOT DISTINCT FROM gpu.model
 UNION ALL
-SELECT run_id, model, 'teacher' AS role, sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, sum(cost_usd ORDER BY trace_id), 0.0
+SELECT run_id, model, 'teacher' AS role, sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, fsum(cost_usd), 0.0
 FROM traces GROUP BY run_id, model"""
     return prices_sql, cost_sql
 
@@ -314,7 +314,7 @@ WITH bench AS (
 SELECT t.problem_id, g.model, g.condition, g.skill_id,
        count(*) AS n_generations,
        count(b.gen_id) AS n_benchmarked,
-       count_if(b.correct) AS n_correct,
+       count(*) FILTER (WHERE b.correct) AS n_correct,
        max(b.speedup) FILTER (WHERE b.correct) AS best_speedup,
        {fast}
 FROM generations g JOIN _cases t USING (case_id) LEFT JOIN bench b USING (gen_id)

@@ -1,8 +1,9 @@
 """Correctness trials, independent of how the kernel is launched (so they run on any torch device).
 
-A trial draws fresh seeded inputs, keeps pristine clones, allocates output buffers poisoned with
-NaN, launches, then checks the outputs against the reference (computed on the clones) and the
-inputs against their clones (a kernel must not modify its inputs).
+A trial draws fresh seeded inputs and computes the expected outputs BEFORE the kernel runs; the
+expected outputs and pristine copies of the inputs are kept in host memory, out of the kernel's
+reach. Output buffers start poisoned with NaN. After the launch the outputs are compared with the
+expectation and the inputs with their copies (a kernel must not modify its inputs).
 """
 
 from __future__ import annotations
@@ -25,23 +26,34 @@ def trial_seed(base: int, shape_index: int, trial: int) -> int:
     return (base * 1_000_003 + shape_index * 7_919 + trial) % 2**63
 
 
-def check_outputs(
-    problem: Problem,
-    dims: Mapping[str, int],
-    seed: int,
-    inputs: Mapping[str, torch.Tensor],
-    pristine: Mapping[str, torch.Tensor],
-    buffers: Mapping[str, torch.Tensor],
-) -> TrialResult:
-    """Compare ``buffers`` with the reference on ``pristine`` inputs; report mutated inputs."""
-    expected = reference_outputs(problem, pristine, dims)
-    outputs = {
-        spec.name: compare(buffers[spec.name], expected[spec.name], problem.tolerance_for(spec.dtype))
-        for spec in problem.outputs
-    }
-    mutated = [name for name, tensor in inputs.items() if not torch.equal(tensor, pristine[name])]
-    ok = not mutated and all(c.ok for c in outputs.values())
-    return TrialResult(seed=seed, ok=ok, outputs=outputs, mutated=mutated)
+class Expectation:
+    """What a launch on ``inputs`` must produce, held in host memory before the launch."""
+
+    def __init__(self, problem: Problem, dims: Mapping[str, int], seed: int, inputs: Mapping[str, torch.Tensor]):
+        self.problem, self.seed = problem, seed
+        self.pristine = {name: t.detach().cpu().clone() for name, t in inputs.items()}
+        self.outputs = {name: t.cpu() for name, t in reference_outputs(problem, inputs, dims).items()}
+
+    def check(self, inputs: Mapping[str, torch.Tensor], buffers: Mapping[str, torch.Tensor]) -> TrialResult:
+        """Compare the launch's outputs with the expectation; report mutated inputs."""
+        outputs = {
+            spec.name: compare(
+                buffers[spec.name].cpu(), self.outputs[spec.name], self.problem.tolerance_for(spec.dtype)
+            )
+            for spec in self.problem.outputs
+        }
+        mutated = [name for name, t in inputs.items() if not torch.equal(t.cpu(), self.pristine[name])]
+        ok = not mutated and all(c.ok for c in outputs.values())
+        return TrialResult(seed=self.seed, ok=ok, outputs=outputs, mutated=mutated)
+
+
+def prepare(
+    problem: Problem, dims: Mapping[str, int], seed: int, device: str
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], Expectation]:
+    """Fresh inputs, fresh poisoned output/scratch buffers, and the expectation for them."""
+    inputs = problem.make_inputs(dims, seed, device)
+    expectation = Expectation(problem, dims, seed, inputs)
+    return inputs, poisoned_buffers(problem, dims, device), expectation
 
 
 def run_trial(
@@ -53,9 +65,8 @@ def run_trial(
     sync: Callable[[], None] = lambda: None,
 ) -> TrialResult:
     """One correctness trial with fresh inputs and freshly poisoned outputs."""
-    inputs = problem.make_inputs(dims, seed, device)
-    pristine = {name: tensor.clone() for name, tensor in inputs.items()}
-    buffers = poisoned_buffers(problem, dims, device)
+    inputs, buffers, expectation = prepare(problem, dims, seed, device)
+    sync()
     launch({**inputs, **buffers})
     sync()
-    return check_outputs(problem, dims, seed, inputs, pristine, buffers)
+    return expectation.check(inputs, buffers)

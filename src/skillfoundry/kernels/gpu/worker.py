@@ -18,13 +18,12 @@ from typing import Any
 
 import torch
 
-from skillfoundry.kernels.gpu.harness import check_outputs, run_trial, trial_seed
+from skillfoundry.kernels.gpu.harness import prepare, run_trial, trial_seed
 from skillfoundry.kernels.gpu.launch import CandidateError, KernelModule, ensure_context
 from skillfoundry.kernels.gpu.protocol import GpuInfo, Job, ShapeResult, event_line
 from skillfoundry.kernels.gpu.stats import summarize
 from skillfoundry.kernels.problems import get_problem
 from skillfoundry.kernels.problems.model import Problem
-from skillfoundry.kernels.problems.tensors import poisoned_buffers
 
 Emit = Callable[..., None]
 _POST_SEED_OFFSET = 1000
@@ -148,16 +147,15 @@ def run_shape(
 
     emit("phase", name=f"timing[{index}]", expect_s=job.kernel_phase_s + 3 * job.timing_budget_s)
     seed = trial_seed(job.seed, index, _TIMING_SEED_OFFSET)
-    inputs = problem.make_inputs(dims, seed, "cuda")
-    pristine = {name: t.clone() for name, t in inputs.items()}
-    buffers = poisoned_buffers(problem, dims, "cuda")
+    inputs, buffers, expectation = prepare(problem, dims, seed, "cuda")
     tensors = {**inputs, **buffers}
     samples = time_samples(lambda: launch(tensors), flush, job.timing_trials, job.warmup, job.timing_budget_s)
-    timed_check = check_outputs(problem, dims, seed, inputs, pristine, buffers)
+    timed_check = expectation.check(inputs, buffers)  # the outputs of the last timed launch
+    pristine = {name: t.to("cuda") for name, t in expectation.pristine.items()}
     scalars = problem.scalar_values(dims)
 
-    def ref(**tensors: torch.Tensor) -> Any:
-        return problem.reference(**tensors, **scalars)
+    def ref(**args: torch.Tensor) -> Any:
+        return problem.reference(**args, **scalars)
 
     ref_samples = time_samples(lambda: ref(**pristine), flush, job.timing_trials, job.warmup, job.timing_budget_s)
     compiled_samples, compiled_note = _time_compiled(ref, pristine, job, flush, emit)
