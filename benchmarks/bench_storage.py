@@ -99,8 +99,10 @@ def bench_writer(rows: int, folder: Path) -> None:
         write_rows(folder / "store", "generations", table)
         writer_times.append(time.perf_counter() - start)
     bare, writer = min(bare_times), min(writer_times)
-    print(f"write {table.num_rows:,} generation rows: bare pyarrow {bare:.3f} s, write_rows {writer:.3f} s, "
-          f"throughput ratio writer/bare = {bare / writer:.2f} (target >= 0.8)")
+    print(
+        f"write {table.num_rows:,} generation rows: bare pyarrow {bare:.3f} s, write_rows {writer:.3f} s, "
+        f"throughput ratio writer/bare = {bare / writer:.2f} (target >= 0.8)"
+    )
 
 
 def build_lift_store(folder: Path, n_runs: int) -> int:
@@ -153,8 +155,9 @@ def measure_lift(folder: Path, label: str) -> None:
         "    start = time.perf_counter(); rows = con.execute('select * from skill_lift').fetchall()\n"
         "    times.append(time.perf_counter() - start)\n"
         "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20\n"
-        "print(f'  {sys.argv[2]}: catalog open {t1 - t0:.2f} s; select * from skill_lift ({len(rows)} rows): '\n"
-        "      f'first {times[0]:.2f} s, best of 3 {min(times):.2f} s; peak RSS {rss:.2f} GiB (targets < 2 s, < 2 GiB)')\n"
+        "print(f'  {sys.argv[2]}: catalog open {t1 - t0:.2f} s; '\n"
+        "      f'select * from skill_lift ({len(rows)} rows): first {times[0]:.2f} s, best of 3 {min(times):.2f} s; '\n"
+        "      f'peak RSS {rss:.2f} GiB (targets < 2 s, < 2 GiB)')\n"
     )
     subprocess.run([sys.executable, "-c", code, str(folder), label], check=True)
 
@@ -172,7 +175,8 @@ def main() -> None:
         start = time.perf_counter()
         if not (folder / "generations").exists():
             total = build_lift_store(folder, args.runs)
-            print(f"built {total:,} generations + as many grades ({args.runs} runs) in {time.perf_counter() - start:.0f} s")
+            elapsed = time.perf_counter() - start
+            print(f"built {total:,} generations + as many grades ({args.runs} runs) in {elapsed:.0f} s")
         if not (folder / CELLS).exists():
             measure_lift(folder, "raw files (no rollups yet)")
             start = time.perf_counter()

@@ -18,11 +18,16 @@ from skillfoundry.report.format import fmt
 from skillfoundry.skills.cli import app as skills_app
 from skillfoundry.storage.cli import register as register_storage
 
-app = typer.Typer(help="Distil a teacher's know-how into an Agent Skill and measure its lift on students.", no_args_is_help=True)
+app = typer.Typer(
+    help="Distil a teacher's know-how into an Agent Skill and measure its lift on students.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(kernels_app, name="kernels", help="CUDA problem suite, NVRTC compile and kernel checks.")
 app.add_typer(skills_app, name="skills", help="Validate, import and export Agent Skills.")
 register_storage(app)
 console = Console()
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def new_run_id() -> str:
@@ -36,7 +41,7 @@ def settings_from(**overrides: object) -> Settings:
     except ValidationError as err:
         first = err.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        console.print(f"[red]error:[/red] --{field.replace('_', '-')}: {first['msg']}")
+        errors.print(f"[red]error:[/red] --{field.replace('_', '-')}: {first['msg']}")
         raise typer.Exit(2) from None
 
 
@@ -70,14 +75,18 @@ def run(
         for spec in [settings.teacher, *settings.students]:
             ModelSpec.parse(spec)
     except ModelSpecError as err:
-        console.print(f"[red]error:[/red] {err}")
+        errors.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     rid = run_id or new_run_id()
     console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")
-    result = distill(settings, rid)
+    try:
+        result = distill(settings, rid)
+    except ValueError as err:  # our errors are one-line ValueErrors naming the thing that is wrong
+        errors.print(f"[red]error:[/red] run {rid} failed: {err}")
+        raise typer.Exit(1) from None
     console.print(f"skill [bold]{result.skill_id}[/bold] at {result.skill_dir}")
     table = Table(title=f"Skill lift, run {rid} (held-out test split)")
-    for column in ("student", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict"):
+    for column in ("student", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict", "lift/1k tok"):
         table.add_column(column)
     for r in result.lift:
         table.add_row(
@@ -90,6 +99,7 @@ def run(
             f"{r.n_cases} x {r.n_epochs}",
             str(r.n_errors),
             r.verdict,
+            fmt(r.lift_per_1k_tokens, signed=True),
         )
     console.print(table)
 

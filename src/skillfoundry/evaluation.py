@@ -11,7 +11,13 @@ from skillfoundry.ids import canonical_json, content_id
 from skillfoundry.llm.student import ChatRequest, ChatResult
 from skillfoundry.skills.model import Skill, TestCase
 from skillfoundry.skills.render import render_skill_md
-from skillfoundry.storage.records import Condition, GenerationRecord, GradeRecord, KernelBuildRecord
+from skillfoundry.storage.records import (
+    Condition,
+    GenerationRecord,
+    GradeRecord,
+    KernelBenchmarkRecord,
+    KernelBuildRecord,
+)
 
 PROMPT_VERSION = "v1"
 BASE_SYSTEM = "You are a careful software engineer. Answer the task completely."
@@ -113,18 +119,25 @@ def to_generations(
     return rows
 
 
+class Graded(BaseModel):
+    """The rows grading a batch produces."""
+
+    grades: list[GradeRecord]
+    kernel_builds: list[KernelBuildRecord]
+    kernel_benchmarks: list[KernelBenchmarkRecord]
+
+
 def grade_generations(
     generations: Sequence[GenerationRecord], cases: dict[str, TestCase], ctx: GradingContext
-) -> tuple[list[GradeRecord], list[KernelBuildRecord]]:
+) -> Graded:
     """Grade every generation that has an answer; failed requests get no grade (they are infra errors)."""
-    grades: list[GradeRecord] = []
-    builds: list[KernelBuildRecord] = []
+    out = Graded(grades=[], kernel_builds=[], kernel_benchmarks=[])
     for gen in generations:
         if gen.error_kind is not None:
             continue
         bundle = grade_answer(cases[gen.case_id], gen.text, ctx)
         for index, outcome in enumerate(bundle.outcomes):
-            grades.append(
+            out.grades.append(
                 GradeRecord(
                     run_id=gen.run_id,
                     grade_id=content_id(gen.gen_id, index, outcome.grader),
@@ -136,6 +149,10 @@ def grade_generations(
                 )
             )
         for build in bundle.kernel_builds:
-            builds.append(KernelBuildRecord(run_id=gen.run_id, gen_id=gen.gen_id, **build))
-    return grades, builds
-
+            out.kernel_builds.append(KernelBuildRecord(**{**build, "run_id": gen.run_id, "gen_id": gen.gen_id}))
+        for bench in bundle.kernel_benchmarks:
+            bench_id = content_id(gen.gen_id, bench["bench_id"])
+            out.kernel_benchmarks.append(
+                KernelBenchmarkRecord(**{**bench, "run_id": gen.run_id, "gen_id": gen.gen_id, "bench_id": bench_id})
+            )
+    return out

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+
 from skillfoundry.storage.records import GenerationRecord, GradeRecord, RunRecord, TestCaseRecord
 from skillfoundry.storage.writer import write_rows
 
@@ -19,10 +20,18 @@ def run_row(run_id: str, hours: int, status: str = "completed") -> RunRecord:
     )
 
 
-def case_row(case_id: str, split: str = "test", run_id: str = "r0", kind: str = "text", problem_id: str | None = None) -> TestCaseRecord:
+def case_row(
+    case_id: str, split: str = "test", run_id: str = "r0", kind: str = "text", problem_id: str | None = None
+) -> TestCaseRecord:
     return TestCaseRecord(
-        run_id=run_id, case_id=case_id, skill_name="demo", split=split, prompt=f"prompt {case_id}",
-        checks_json="[]", kind=kind, problem_id=problem_id,
+        run_id=run_id,
+        case_id=case_id,
+        skill_name="demo",
+        split=split,
+        prompt=f"prompt {case_id}",
+        checks_json="[]",
+        kind=kind,
+        problem_id=problem_id,
     )
 
 
@@ -61,8 +70,13 @@ def gen_row(
 def grade_rows(gen: GenerationRecord, passed: list[bool]) -> list[GradeRecord]:
     return [
         GradeRecord(
-            run_id=gen.run_id, grade_id=f"{gen.gen_id}#{i}", gen_id=gen.gen_id, grader=f"check{i}",
-            passed=p, score=float(p), detail_json="{}",
+            run_id=gen.run_id,
+            grade_id=f"{gen.gen_id}#{i}",
+            gen_id=gen.gen_id,
+            grader=f"check{i}",
+            passed=p,
+            score=float(p),
+            detail_json="{}",
         )
         for i, p in enumerate(passed)
     ]
@@ -79,7 +93,12 @@ class Store:
     grades: list[GradeRecord] = field(default_factory=list)
 
     def write(self) -> Path:
-        for table, rows in (("runs", self.runs), ("test_cases", self.cases), ("generations", self.gens), ("grades", self.grades)):
+        for table, rows in (
+            ("runs", self.runs),
+            ("test_cases", self.cases),
+            ("generations", self.gens),
+            ("grades", self.grades),
+        ):
             if rows:
                 write_rows(self.root, table, rows)
         return self.root
@@ -114,7 +133,9 @@ def synthetic_store(
                 for condition in conditions:
                     for epoch in range(epochs):
                         error = errors[epoch % 3] if rng.uniform() < error_rate else None
-                        gen = gen_row(run_id, case_id, condition, epoch, skill_id=f"skill{r}", model=model, error_kind=error)
+                        gen = gen_row(
+                            run_id, case_id, condition, epoch, skill_id=f"skill{r}", model=model, error_kind=error
+                        )
                         store.gens.append(gen)
                         if error:
                             continue

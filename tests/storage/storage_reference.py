@@ -31,7 +31,9 @@ def cells(store: Store) -> dict[tuple, dict[str, Any]]:
     for item in generation_status(store).values():
         gen, passed = item["gen"], item["passed"]
         key = (gen.run_id, gen.model, gen.skill_id, gen.condition, gen.sampling_key, gen.case_id)
-        cell = out.setdefault(key, {"n_gens": 0, "n_errors": 0, "n_ungraded": 0, "n_graded": 0, "n_passed": 0, "epochs": set()})
+        cell = out.setdefault(
+            key, {"n_gens": 0, "n_errors": 0, "n_ungraded": 0, "n_graded": 0, "n_passed": 0, "epochs": set()}
+        )
         cell["n_gens"] += 1
         cell["epochs"].add(gen.epoch)
         if gen.error_kind is not None:
@@ -64,8 +66,16 @@ def case_lift(store: Store) -> dict[tuple, dict[str, Any]]:
     for (run_id, model, skill_id, condition, key, case_id), cell in all_cells.items():
         if condition != "with_skill":
             continue
-        base = [c for (r, m, s, cond, k, cid), c in all_cells.items()
-                if cond == "baseline" and s is None and m == model and k == key and cid == case_id and order[r] <= order[run_id]]
+        base = [
+            c
+            for (r, m, s, cond, k, cid), c in all_cells.items()
+            if cond == "baseline"
+            and s is None
+            and m == model
+            and k == key
+            and cid == case_id
+            and order[r] <= order[run_id]
+        ]
         base_n = sum(c["n_graded"] for c in base)
         base_passed = sum(c["n_passed"] for c in base)
         skill_rate = cell["n_passed"] / cell["n_graded"] if cell["n_graded"] else None
@@ -92,7 +102,9 @@ def skill_lift(store: Store, *, min_cases: int, n_boot: int, seed: int) -> dict[
     for group, rows in groups.items():
         paired = [(cid, r) for cid, r in rows if r["diff"] is not None]
         diffs = [r["diff"] for _, r in paired]
-        lo, hi = paired_bootstrap_ci([cid for cid, _ in paired], diffs, n_boot=n_boot, seed=seed) if paired else (None, None)
+        lo, hi = (
+            paired_bootstrap_ci([cid for cid, _ in paired], diffs, n_boot=n_boot, seed=seed) if paired else (None, None)
+        )
         out[group] = {
             "n_cases": len(paired),
             "n_epochs": max((r["n_epochs"] for _, r in paired), default=0),

@@ -36,13 +36,17 @@ def value_strategy(spec: TableSpec, field: pa.Field) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), base) if field.nullable else base
 
 
-def row_dicts(spec: TableSpec, *, min_size: int = 1, max_size: int = 8, run_ids: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[list[dict[str, Any]]]:
+def row_dicts(
+    spec: TableSpec, *, min_size: int = 1, max_size: int = 8, run_ids: st.SearchStrategy[str] | None = None
+) -> st.SearchStrategy[list[dict[str, Any]]]:
     """Lists of valid rows of ``spec`` with unique ids (a few run ids shared between rows)."""
 
     def build(shared: list[str]) -> st.SearchStrategy[list[dict[str, Any]]]:
         fields = {f.name: value_strategy(spec, f) for f in spec.schema}
         if spec.id_column != "run_id":
             fields["run_id"] = st.sampled_from(shared)
-        return st.lists(st.fixed_dictionaries(fields), min_size=min_size, max_size=max_size, unique_by=lambda r: r[spec.id_column])
+        return st.lists(
+            st.fixed_dictionaries(fields), min_size=min_size, max_size=max_size, unique_by=lambda r: r[spec.id_column]
+        )
 
     return st.lists(run_ids or RUN_IDS, min_size=1, max_size=3, unique=True).flatmap(build)

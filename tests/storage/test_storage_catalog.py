@@ -43,22 +43,26 @@ def drop_some_grades(store: Store, every: int) -> None:
     store.grades = [g for g in store.grades if g.gen_id not in ungraded]
 
 
-CONFIGS = st.fixed_dictionaries({
-    "n_cases": st.integers(1, 12),
-    "epochs": st.integers(1, 3),
-    "runs": st.integers(1, 3),
-    "skill_effect": st.sampled_from([0.0, 0.3, -0.3]),
-    "seed": st.integers(0, 10_000),
-    "baseline_every_run": st.booleans(),
-    "models": st.sampled_from([("local",), ("local", "anthropic:claude-haiku-4-5")]),
-    "train_cases": st.integers(0, 3),
-    "error_rate": st.sampled_from([0.0, 0.2]),
-})
+CONFIGS = st.fixed_dictionaries(
+    {
+        "n_cases": st.integers(1, 12),
+        "epochs": st.integers(1, 3),
+        "runs": st.integers(1, 3),
+        "skill_effect": st.sampled_from([0.0, 0.3, -0.3]),
+        "seed": st.integers(0, 10_000),
+        "baseline_every_run": st.booleans(),
+        "models": st.sampled_from([("local",), ("local", "anthropic:claude-haiku-4-5")]),
+        "train_cases": st.integers(0, 3),
+        "error_rate": st.sampled_from([0.0, 0.2]),
+    }
+)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(config=CONFIGS, ungraded_every=st.sampled_from([0, 7]), duplicate=st.booleans())
-def test_views_agree_with_an_independent_python_computation(config: dict[str, Any], ungraded_every: int, duplicate: bool) -> None:
+def test_views_agree_with_an_independent_python_computation(
+    config: dict[str, Any], ungraded_every: int, duplicate: bool
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = synthetic_store(Path(tmp), **config)
         if ungraded_every:
@@ -80,7 +84,9 @@ def test_views_agree_with_an_independent_python_computation(config: dict[str, An
     want_cases = ref.case_lift(store)
     assert len(cases) == len(want_cases)
     for row in cases:
-        assert_close(row, want_cases[(row["run_id"], row["model"], row["skill_id"], row["sampling_key"], row["case_id"])])
+        assert_close(
+            row, want_cases[(row["run_id"], row["model"], row["skill_id"], row["sampling_key"], row["case_id"])]
+        )
     want_rates = ref.pass_rates(store)
     assert len(rates) == len(want_rates)
     for row in rates:
@@ -94,8 +100,11 @@ def test_identical_conditions_give_exactly_zero_lift(data_dir: Path) -> None:
     for gen in store.gens:  # the with-skill answers grade exactly like the baseline answers
         if gen.condition == "with_skill":
             twin = gen.gen_id.replace("/skill0/with_skill/", "/None/baseline/")
-            copied += [g.model_copy(update={"gen_id": gen.gen_id, "grade_id": g.grade_id + "w"})
-                       for g in store.grades if g.gen_id == twin]
+            copied += [
+                g.model_copy(update={"gen_id": gen.gen_id, "grade_id": g.grade_id + "w"})
+                for g in store.grades
+                if g.gen_id == twin
+            ]
     store.grades = [g for g in store.grades if "/baseline/" in g.gen_id] + copied
     store.write()
     (row,) = records(catalog(data_dir, min_cases=1), "SELECT * FROM skill_lift")
@@ -145,8 +154,12 @@ def test_baselines_pair_with_same_or_earlier_runs_only(data_dir: Path) -> None:
 def test_errors_are_counted_not_failed(data_dir: Path) -> None:
     store = Store(data_dir, runs=[run_row("r", 0)], cases=[case_row("c1")])
     ok_base, ok_skill = gen_row("r", "c1", "baseline", 0), gen_row("r", "c1", "with_skill", 0, skill_id="s")
-    store.gens = [ok_base, ok_skill, gen_row("r", "c1", "with_skill", 1, skill_id="s", error_kind="timeout"),
-                  gen_row("r", "c1", "baseline", 1, error_kind="rate_limit")]
+    store.gens = [
+        ok_base,
+        ok_skill,
+        gen_row("r", "c1", "with_skill", 1, skill_id="s", error_kind="timeout"),
+        gen_row("r", "c1", "baseline", 1, error_kind="rate_limit"),
+    ]
     store.grades = grade_rows(ok_base, [False]) + grade_rows(ok_skill, [True, True])
     store.write()
     con = catalog(data_dir, min_cases=1)
@@ -170,7 +183,9 @@ def test_a_generation_passes_only_when_every_grade_passes(data_dir: Path) -> Non
 def test_runs_view_keeps_the_latest_status(data_dir: Path) -> None:
     first = run_row("r1", 0, status="running")
     failed = first.model_copy(update={"status": "failed", "finished_at": first.started_at.replace(minute=5)})
-    resumed = RunRecord(**(first.model_dump() | {"started_at": first.started_at.replace(minute=30), "status": "running"}))
+    resumed = RunRecord(
+        **(first.model_dump() | {"started_at": first.started_at.replace(minute=30), "status": "running"})
+    )
     done = resumed.model_copy(update={"status": "completed", "finished_at": first.started_at.replace(hour=2)})
     for row in (first, failed, resumed, done):
         write_rows(data_dir, "runs", [row])
@@ -197,14 +212,50 @@ def test_cost_view_prices_tokens_and_counts_gpu_seconds(data_dir: Path) -> None:
         gen_row("r", "k1", "baseline", 0, model="local", tokens=(5, 5)),
     ]
     store.write()
-    write_rows(data_dir, "traces", [TraceRecord(
-        run_id="r", trace_id="t1", task_id="p1", model="anthropic:claude-opus-4-5", messages_json="[]", tool_calls=2,
-        turns=3, input_tokens=1000, output_tokens=500, cost_usd=0.0175, latency_s=3.0)])
-    write_rows(data_dir, "kernel_benchmarks", [KernelBenchmarkRecord(
-        run_id="r", bench_id="b1", gen_id=store.gens[2].gen_id, source_sha="s", problem_id="p1", shape_json="{}",
-        gpu_name="H100", driver_version="1", correct=True, time_ms=2.0, speedup=1.2, trials=3,
-        samples_json=json.dumps([1000.0, 2000.0, 500.0]))])
-    rows = {(r["model"], r["role"]): r for r in records(catalog(data_dir, prices={"vllm:qwen": (0.5, 1.0)}), "SELECT * FROM cost")}
+    write_rows(
+        data_dir,
+        "traces",
+        [
+            TraceRecord(
+                run_id="r",
+                trace_id="t1",
+                task_id="p1",
+                model="anthropic:claude-opus-4-5",
+                messages_json="[]",
+                tool_calls=2,
+                turns=3,
+                input_tokens=1000,
+                output_tokens=500,
+                cost_usd=0.0175,
+                latency_s=3.0,
+            )
+        ],
+    )
+    write_rows(
+        data_dir,
+        "kernel_benchmarks",
+        [
+            KernelBenchmarkRecord(
+                run_id="r",
+                bench_id="b1",
+                gen_id=store.gens[2].gen_id,
+                source_sha="s",
+                problem_id="p1",
+                shape_json="{}",
+                gpu_name="H100",
+                driver_version="1",
+                correct=True,
+                time_ms=2.0,
+                speedup=1.2,
+                trials=3,
+                samples_json=json.dumps([1000.0, 2000.0, 500.0]),
+            )
+        ],
+    )
+    rows = {
+        (r["model"], r["role"]): r
+        for r in records(catalog(data_dir, prices={"vllm:qwen": (0.5, 1.0)}), "SELECT * FROM cost")
+    }
     assert rows[("anthropic:claude-haiku-4-5", "student")]["usd"] == pytest.approx(2 * 1.0 + 1 * 5.0)
     assert rows[("anthropic:claude-unknown", "student")]["usd"] is None
     assert rows[("vllm:qwen", "student")]["usd"] == pytest.approx(0.5 + 1.0)
@@ -216,14 +267,38 @@ def test_cost_view_prices_tokens_and_counts_gpu_seconds(data_dir: Path) -> None:
 
 def test_kernel_speedups_are_fast_p_over_all_answers(data_dir: Path) -> None:
     store = Store(data_dir, runs=[run_row("r", 0)], cases=[case_row("k1", kind="kernel", problem_id="p1")])
-    store.gens = [gen_row("r", "k1", "baseline", e) for e in range(4)] + [gen_row("r", "k1", "baseline", 9, error_kind="timeout")]
+    store.gens = [gen_row("r", "k1", "baseline", e) for e in range(4)] + [
+        gen_row("r", "k1", "baseline", 9, error_kind="timeout")
+    ]
     store.write()
-    bench = [(store.gens[0], True, 2.5, False), (store.gens[1], True, 1.2, False), (store.gens[2], False, 9.0, False),
-             (store.gens[3], True, 3.0, True)]  # wrong answer; suspect timing; gens[4] errored: left out
-    write_rows(data_dir, "kernel_benchmarks", [KernelBenchmarkRecord(
-        run_id="r", bench_id=f"b{i}", gen_id=g.gen_id, source_sha=f"s{i}", problem_id="p1", shape_json="{}",
-        gpu_name="H100", driver_version="1", correct=ok, speedup=speed, trials=3, samples_json="[]", suspect=suspect)
-        for i, (g, ok, speed, suspect) in enumerate(bench)])
+    bench = [
+        (store.gens[0], True, 2.5, False),
+        (store.gens[1], True, 1.2, False),
+        (store.gens[2], False, 9.0, False),
+        (store.gens[3], True, 3.0, True),
+    ]  # wrong answer; suspect timing; gens[4] errored: left out
+    write_rows(
+        data_dir,
+        "kernel_benchmarks",
+        [
+            KernelBenchmarkRecord(
+                run_id="r",
+                bench_id=f"b{i}",
+                gen_id=g.gen_id,
+                source_sha=f"s{i}",
+                problem_id="p1",
+                shape_json="{}",
+                gpu_name="H100",
+                driver_version="1",
+                correct=ok,
+                speedup=speed,
+                trials=3,
+                samples_json="[]",
+                suspect=suspect,
+            )
+            for i, (g, ok, speed, suspect) in enumerate(bench)
+        ],
+    )
     (row,) = records(catalog(data_dir), "SELECT * FROM kernel_speedups")
     assert (row["problem_id"], row["n_generations"], row["n_benchmarked"], row["n_correct"]) == ("p1", 4, 4, 2)
     assert (row["fast_0"], row["fast_1"], row["fast_1_5"], row["fast_2"]) == (0.5, 0.5, 0.25, 0.25)
@@ -235,13 +310,17 @@ def test_exported_database_opens_in_plain_duckdb_and_agrees(data_dir: Path, tmp_
     path = export_db(data_dir, tmp_path / "store.duckdb", n_boot=N_BOOT, seed=3, min_cases=3)
     plain = duckdb.connect(str(path), read_only=True)  # no Python functions registered here
     sql_rows = records(plain, "SELECT * FROM skill_lift ORDER BY run_id")
-    numpy_rows = records(catalog(data_dir, n_boot=N_BOOT, seed=3, min_cases=3), "SELECT * FROM skill_lift ORDER BY run_id")
+    numpy_rows = records(
+        catalog(data_dir, n_boot=N_BOOT, seed=3, min_cases=3), "SELECT * FROM skill_lift ORDER BY run_id"
+    )
     assert len(sql_rows) == 2
     for got, want in zip(sql_rows, numpy_rows, strict=True):
         assert_close(got, want, rel=1e-12)
     for view in ("pass_rates", "case_lift", "cost", "kernel_speedups", "generations"):
-        assert plain.execute(f"SELECT count(*) FROM {view}").fetchone()[0] == \
-            catalog(data_dir).execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+        assert (
+            plain.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+            == catalog(data_dir).execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+        )
     plain.close()
     synthetic_store(data_dir, n_cases=10, epochs=2, runs=3, seed=9).write()  # later runs show up live
     plain = duckdb.connect(str(path), read_only=True)

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +19,7 @@ from skillfoundry.storage.catalog import DERIVED_VIEWS, catalog
 from skillfoundry.storage.compact import compact
 from skillfoundry.storage.errors import StorageError
 from skillfoundry.storage.rollup import CELLS
-from skillfoundry.storage.schemas import TABLES
+from skillfoundry.storage.schemas import TABLES, table_spec
 from skillfoundry.storage.writer import write_rows
 
 VIEWS = (*TABLES, *DERIVED_VIEWS)
@@ -38,7 +40,12 @@ def parts(root: Path, table: str) -> list[Path]:
 def write_in_batches(root: Path, seed: int, batches: int) -> None:
     """A store written the way a pipeline with retries writes it: many small, overlapping batches."""
     store = synthetic_store(root, n_cases=8, epochs=2, runs=2, seed=seed, error_rate=0.1)
-    for table, rows in (("runs", store.runs), ("test_cases", store.cases), ("generations", store.gens), ("grades", store.grades)):
+    for table, rows in (
+        ("runs", store.runs),
+        ("test_cases", store.cases),
+        ("generations", store.gens),
+        ("grades", store.grades),
+    ):
         size = max(1, len(rows) // batches)
         for start in range(0, len(rows), size):
             write_rows(root, table, rows[start : start + size])
@@ -134,3 +141,32 @@ def test_compaction_refuses_a_foreign_file_before_touching_anything(data_dir: Pa
     with pytest.raises(StorageError, match="part-foreign"):
         compact(data_dir)
     assert sorted(p.name for p in (data_dir / "generations" / "run_id=r1").iterdir()) == files
+
+
+def test_files_from_before_a_new_nullable_column_read_and_merge(data_dir: Path) -> None:
+    spec = table_spec("kernel_builds")
+    row = {
+        "run_id": "r1",
+        "build_id": "b-old",
+        "source_sha": "s",
+        "arch": "sm_90",
+        "options": "",
+        "toolkit_version": "13",
+        "ok": True,
+        "log": "",
+        "compile_s": 0.1,
+        "cached": False,
+    }
+    old_schema = pa.schema([f for f in spec.schema if f.name in row or f.nullable and f.name != "gen_id"])
+    old = pa.Table.from_pylist([row], schema=old_schema).replace_schema_metadata(spec.metadata)
+    folder = data_dir / "kernel_builds" / "run_id=r1"
+    folder.mkdir(parents=True)
+    pq.write_table(old, folder / "part-old.parquet")  # written before gen_id existed
+    assert snapshot(data_dir)["kernel_builds"] == [
+        ("r1", "b-old", None, "s", "sm_90", "", "13", True, "", None, None, None, None, 0.1, False)
+    ]
+    write_rows(data_dir, "kernel_builds", [row | {"build_id": "b-new", "gen_id": "g1"}])
+    before = snapshot(data_dir)
+    assert [r[2] for r in before["kernel_builds"]] == ["g1", None]
+    assert compact(data_dir).partitions_merged == 1
+    assert snapshot(data_dir) == before

@@ -64,11 +64,17 @@ def test_file_of_another_table_is_named(data_dir: Path) -> None:
     assert str(moved) in one_line(err) and "'generations'" in one_line(err)
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (lambda t: t.append_column("surprise", pa.array([1])), "column 'surprise' is not in table"),
-    (lambda t: t.drop_columns(["case_id"]), "required column 'case_id'"),
-    (lambda t: t.set_column(t.schema.get_field_index("epoch"), "epoch", pa.array(["0"])), "column 'epoch' is string"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda t: t.append_column("surprise", pa.array([1])), "column 'surprise' is not in table"),
+        (lambda t: t.drop_columns(["case_id"]), "required column 'case_id'"),
+        (
+            lambda t: t.set_column(t.schema.get_field_index("epoch"), "epoch", pa.array(["0"])),
+            "column 'epoch' is string",
+        ),
+    ],
+)
 def test_columns_that_do_not_match_are_named(data_dir: Path, change, expected: str) -> None:  # type: ignore[no-untyped-def]
     spec = table_spec("generations")
     table = pa.Table.from_pylist([gen_row("r1", "c", "baseline", 0).model_dump()], schema=spec.schema)
@@ -89,22 +95,41 @@ def test_newer_schema_version_is_refused(data_dir: Path) -> None:
         catalog(data_dir)
 
 
-@pytest.mark.parametrize(("sql", "expected"), [
-    ("SELECT * FROM nope", "nope"),
-    ("SELECT nope FROM skill_lift", "nope"),
-    ("SELEC 1", "syntax"),
-    ("DROP VIEW runs", "only SELECT"),
-    ("COPY runs TO '/tmp/x.csv'", "only SELECT"),
-    ("SELECT 1; SELECT 2", "one statement"),
-])
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM nope", "nope"),
+        ("SELECT nope FROM skill_lift", "nope"),
+        ("SELEC 1", "syntax"),
+        ("DROP VIEW runs", "only SELECT"),
+        ("COPY runs TO '/tmp/x.csv'", "only SELECT"),
+        ("SELECT 1; SELECT 2", "one statement"),
+    ],
+)
 def test_bad_queries_are_one_line_errors(data_dir: Path, sql: str, expected: str) -> None:
     with pytest.raises(StorageError) as err:
         run_query(data_dir, sql)
     assert expected in one_line(err)
 
 
-LIFT_COLUMNS = {"run_id", "model", "skill_id", "sampling_key", "split", "n_cases", "n_epochs", "n_generations", "n_errors",
-                "baseline_pass_rate", "skill_pass_rate", "lift", "ci_low", "ci_high", "p_value", "verdict"}
+LIFT_COLUMNS = {
+    "run_id",
+    "model",
+    "skill_id",
+    "sampling_key",
+    "split",
+    "n_cases",
+    "n_epochs",
+    "n_generations",
+    "n_errors",
+    "baseline_pass_rate",
+    "skill_pass_rate",
+    "lift",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "verdict",
+}
 
 
 @settings(max_examples=30, deadline=None)

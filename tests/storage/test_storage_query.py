@@ -80,12 +80,15 @@ def test_cli_commands(filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert len(list((filled / CELLS).rglob("*.parquet"))) == 2
 
 
-@pytest.mark.parametrize("args", [
-    ["query", "SELECT * FROM missing_table"],
-    ["show", "no-such-run"],
-    ["runs", "--data-dir", "/nonexistent/skillfoundry"],
-    ["query", "SELECT 1", "--format", "xml"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["query", "SELECT * FROM missing_table"],
+        ["show", "no-such-run"],
+        ["runs", "--data-dir", "/nonexistent/skillfoundry"],
+        ["query", "SELECT 1", "--format", "xml"],
+    ],
+)
 def test_cli_errors_are_one_line_and_exit_2(filled: Path, args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SKILLFOUNDRY_DATA_DIR", str(filled))
     result = CliRunner().invoke(app(), args)
@@ -96,8 +99,13 @@ def test_cli_errors_are_one_line_and_exit_2(filled: Path, args: list[str], monke
 
 def test_existing_baselines_lists_usable_baselines_only(data_dir: Path) -> None:
     store = Store(data_dir, runs=[run_row("r1", 0)], cases=[case_row("c1"), case_row("c2")])
-    graded = [gen_row("r1", "c1", "baseline", 0), gen_row("r1", "c1", "baseline", 1), gen_row("r1", "c2", "baseline", 0)]
-    store.gens = graded + [
+    graded = [
+        gen_row("r1", "c1", "baseline", 0),
+        gen_row("r1", "c1", "baseline", 1),
+        gen_row("r1", "c2", "baseline", 0),
+    ]
+    store.gens = [
+        *graded,
         gen_row("r1", "c2", "baseline", 1, error_kind="timeout"),  # infra error: ask again
         gen_row("r1", "c2", "baseline", 2),  # not graded yet
         gen_row("r1", "c1", "with_skill", 2, skill_id="s"),  # not a baseline

@@ -74,18 +74,33 @@ def test_columnar_and_arrow_paths_equal_the_record_path(data_dir: Path) -> None:
     gens = [gen_row("r1", f"c{i}", "baseline", i % 2) for i in range(5)]
     records = pa.Table.from_pylist([g.model_dump() for g in gens])
     columns = {name: records.column(name).to_pylist() for name in records.column_names}
-    paths = [write_rows(data_dir / name, "generations", batch)[0] for name, batch in
-             (("a", gens), ("b", records), ("c", columns))]
+    paths = [
+        write_rows(data_dir / name, "generations", batch)[0]
+        for name, batch in (("a", gens), ("b", records), ("c", columns))
+    ]
     tables = [pq.read_table(p) for p in paths]
     assert tables[0].equals(tables[1]) and tables[1].equals(tables[2])
     assert tables[0].schema.remove_metadata().equals(table_spec("generations").schema)
 
 
 def test_defaults_fill_missing_columns_in_columnar_batches(data_dir: Path) -> None:
-    write_rows(data_dir, "traces", {
-        "run_id": ["r"], "trace_id": ["t"], "task_id": ["p"], "model": ["local"], "messages_json": ["[]"],
-        "tool_calls": [0], "turns": [1], "input_tokens": [1], "output_tokens": [2], "cost_usd": [0.0], "latency_s": [0.1],
-    })
+    write_rows(
+        data_dir,
+        "traces",
+        {
+            "run_id": ["r"],
+            "trace_id": ["t"],
+            "task_id": ["p"],
+            "model": ["local"],
+            "messages_json": ["[]"],
+            "tool_calls": [0],
+            "turns": [1],
+            "input_tokens": [1],
+            "output_tokens": [2],
+            "cost_usd": [0.0],
+            "latency_s": [0.1],
+        },
+    )
     (row,) = read_table(data_dir, "traces")
     assert row["final_text"] == "" and row["stop_reason"] is None
 
@@ -144,8 +159,19 @@ def test_crash_before_rename_leaves_an_invisible_temp_file(data_dir: Path, monke
 
 
 def test_half_written_temp_file_is_ignored(data_dir: Path) -> None:
-    write_rows(data_dir, "runs", [{"run_id": "r1", "flow": "f", "started_at": datetime(2025, 1, 1, tzinfo=UTC),
-                                   "status": "running", "config_json": "{}"}])
+    write_rows(
+        data_dir,
+        "runs",
+        [
+            {
+                "run_id": "r1",
+                "flow": "f",
+                "started_at": datetime(2025, 1, 1, tzinfo=UTC),
+                "status": "running",
+                "config_json": "{}",
+            }
+        ],
+    )
     before = read_table(data_dir, "runs")
     (data_dir / "runs" / "run_id=r1" / ".part-deadbeef.tmp").write_bytes(b"PAR1\x00\x01half")
     assert read_table(data_dir, "runs") == before
@@ -162,12 +188,18 @@ BAD_ROWS = [
 
 
 MIXED = ("three", "fast")  # an Arrow table cannot even hold these next to numbers
-CASES = [(shape, *case) for shape in ("records", "columns", "arrow") for case in BAD_ROWS
-         if shape != "arrow" or next(iter(case[1].values())) not in MIXED]
+CASES = [
+    (shape, *case)
+    for shape in ("records", "columns", "arrow")
+    for case in BAD_ROWS
+    if shape != "arrow" or next(iter(case[1].values())) not in MIXED
+]
 
 
 @pytest.mark.parametrize(("shape", "table", "change", "named"), CASES)
-def test_rows_that_do_not_fit_raise_one_line_errors(data_dir: Path, shape: str, table: str, change: dict[str, Any], named: list[str]) -> None:
+def test_rows_that_do_not_fit_raise_one_line_errors(
+    data_dir: Path, shape: str, table: str, change: dict[str, Any], named: list[str]
+) -> None:
     rows = [gen_row("r1", f"c{i}", "baseline", 0).model_dump() for i in range(3)]
     rows[1].update(change)
     columns = {k: [r.get(k) for r in rows] for k in rows[1]}
@@ -187,7 +219,9 @@ def test_rows_that_do_not_fit_raise_one_line_errors(data_dir: Path, shape: str, 
 
 
 @SETTINGS
-@given(value=st.one_of(st.text(max_size=5), st.floats(allow_nan=False).filter(lambda f: not f.is_integer()), st.booleans()))
+@given(
+    value=st.one_of(st.text(max_size=5), st.floats(allow_nan=False).filter(lambda f: not f.is_integer()), st.booleans())
+)
 def test_any_non_integer_epoch_is_refused(value: Any) -> None:
     row = gen_row("r1", "c", "baseline", 0).model_dump() | {"epoch": value}
     with tempfile.TemporaryDirectory() as tmp, pytest.raises(StorageError) as err:
@@ -198,7 +232,7 @@ def test_any_non_integer_epoch_is_refused(value: Any) -> None:
 def test_unknown_table_and_unsafe_run_id(data_dir: Path) -> None:
     with pytest.raises(StorageError, match="unknown table 'gens'"):
         write_rows(data_dir, "gens", [])
-    with pytest.raises(StorageError, match="run_id '../x'"):
+    with pytest.raises(StorageError, match=r"run_id '\.\./x'"):
         write_rows(data_dir, "generations", [gen_row("../x", "c", "baseline", 0)])
 
 

@@ -9,7 +9,7 @@ import duckdb
 
 from skillfoundry.storage.files import scan
 from skillfoundry.storage.schemas import table_spec
-from skillfoundry.storage.views import raw_view
+from skillfoundry.storage.views import files_view
 
 
 def existing_baselines(
@@ -31,8 +31,7 @@ def existing_baselines(
     con = duckdb.connect()
     try:
         for name, found in (("generations", gens), ("grades", grades)):
-            sql = raw_view(table_spec(name), [str(p) for p in found.files], set(found.columns), union_by_name=not found.uniform)
-            con.execute(f"CREATE VIEW {name} AS {sql}")
+            con.execute(f"CREATE VIEW {name} AS {files_view(table_spec(name), found.layouts)}")
         rows = con.execute(
             """
             SELECT DISTINCT g.case_id, g.epoch

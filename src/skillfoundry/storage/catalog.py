@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 from duckdb.sqltypes import DOUBLE, UBIGINT
 
+from skillfoundry.storage.errors import StorageError
 from skillfoundry.storage.files import Inventory, scan
 from skillfoundry.storage.prices import Price, price_table
 from skillfoundry.storage.rollup import SOURCE_TABLES, plan_cells
@@ -28,6 +29,7 @@ from skillfoundry.storage.views import (
     cells_view,
     cost_view,
     dedup_view,
+    files_view,
     ident,
     kernel_speedups_view,
     pass_rates_view,
@@ -49,13 +51,33 @@ def catalog(
     seed: int = DEFAULT_SEED,
     level: float = DEFAULT_LEVEL,
 ) -> duckdb.DuckDBPyConnection:
-    """Open ``database`` with views over the checked Parquet files under ``data_dir``."""
+    """Open ``database`` with views over the checked Parquet files under ``data_dir``.
+
+    ``min_cases``: fewer paired test cases give the verdict 'inconclusive'. ``prices``: model ->
+    (USD per million input tokens, per million output tokens), added to ``prices.DEFAULT_PRICES``.
+    ``n_boot``, ``seed``, ``level``: the bootstrap. The skill_lift view calls a Python function
+    registered on this connection; use ``query.export_db`` for a file that plain DuckDB opens.
+    """
+    options = lift_options(min_cases=min_cases, n_boot=n_boot, seed=seed, level=level, udf=True)
     inventory = scan(data_dir)
-    con = duckdb.connect(database)
-    options = LiftOptions(min_cases=min_cases, n_boot=n_boot, seed=seed, level=level, udf=True)
+    try:
+        con = duckdb.connect(database)
+    except duckdb.Error as err:
+        raise StorageError(f"database {database!r}: {str(err).splitlines()[0]}") from None
     register_bootstrap(con, options)
     create_views(con, inventory, options, prices, snapshot=True)
     return con
+
+
+def lift_options(*, min_cases: int, n_boot: int, seed: int, level: float, udf: bool) -> LiftOptions:
+    """Checked lift settings; a one-line StorageError names the bad one."""
+    if min_cases < 0:
+        raise StorageError(f"min_cases {min_cases}: expected >= 0")
+    if n_boot < 1:
+        raise StorageError(f"n_boot {n_boot}: expected >= 1")
+    if not 0.0 < level < 1.0:
+        raise StorageError(f"level {level}: expected a confidence level between 0 and 1")
+    return LiftOptions(min_cases=min_cases, n_boot=n_boot, seed=seed, level=level, udf=udf)
 
 
 def create_views(
@@ -76,26 +98,20 @@ def create_views(
     for statement in FMIX_MACROS:
         con.execute(statement)
     for table in TABLES:
-        spec = table_spec(table)
-        found = inventory.tables[table]
-        source: list[str] | str | None = None
-        if found.files:
-            source = [str(p) for p in found.files] if snapshot else str(inventory.data_dir / table / "**" / "*.parquet")
-        _view(con, f"_raw_{table}", raw_view(spec, source, set(found.columns), union_by_name=not found.uniform or not snapshot))
+        spec, found = table_spec(table), inventory.tables[table]
+        if snapshot or not found.layouts:
+            _view(con, f"_raw_{table}", files_view(spec, found.layouts))
+        else:
+            present = {name for names in found.layouts.values() for name in names}
+            live = str(inventory.data_dir / table / "**" / "*.parquet")
+            _view(con, f"_raw_{table}", raw_view(spec, live, present, union_by_name=True))
         _view(con, table, dedup_view(spec))
-    prices_sql, cost_sql = cost_view(price_table(prices))
-    _view(con, "_prices", prices_sql)
     if snapshot:
-        plan = plan_cells(
-            {t: inventory.tables[t].files for t in SOURCE_TABLES}, [(r.path, r.run_id, r.sources) for r in inventory.rollups]
-        )
-        for table in SOURCE_TABLES:
-            found = inventory.tables[table]
-            files = [str(p) for p in plan.pending[table]]
-            _view(con, f"_pending_{table}", raw_view(table_spec(table), files or None, set(found.columns), union_by_name=not found.uniform))
-        _view(con, "_cells", cells_view([str(p) for p in plan.fresh], "_pending_generations", "_pending_grades"))
+        _cell_views_with_rollups(con, inventory)
     else:
         _view(con, "_cells", cells_view(None, "_raw_generations", "_raw_grades"))
+    prices_sql, cost_sql = cost_view(price_table(prices))
+    _view(con, "_prices", prices_sql)
     _view(con, "_cases", cases_view())
     _view(con, "pass_rates", pass_rates_view())
     _view(con, "_case_lift", case_lift_view())
@@ -103,6 +119,16 @@ def create_views(
     _view(con, "skill_lift", skill_lift_view(options))
     _view(con, "cost", cost_sql)
     _view(con, "kernel_speedups", kernel_speedups_view())
+
+
+def _cell_views_with_rollups(con: duckdb.DuckDBPyConnection, inventory: Inventory) -> None:
+    """``_cells`` from the current rollups plus raw counting of every run without one."""
+    files = {t: inventory.tables[t].files for t in SOURCE_TABLES}
+    plan = plan_cells(files, [(r.path, r.run_id, r.sources) for r in inventory.rollups])
+    for table in SOURCE_TABLES:
+        pending = inventory.tables[table].subset(plan.pending[table])
+        _view(con, f"_pending_{table}", files_view(table_spec(table), pending))
+    _view(con, "_cells", cells_view([str(p) for p in plan.fresh], "_pending_generations", "_pending_grades"))
 
 
 def _view(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:

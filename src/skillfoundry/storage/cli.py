@@ -16,7 +16,9 @@ from skillfoundry.storage.errors import StorageError
 T = TypeVar("T")
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data dir of the Parquet tables (default: SKILLFOUNDRY_DATA_DIR or the user data dir)."),
+    typer.Option(
+        "--data-dir", help="Data dir of the Parquet tables (default: SKILLFOUNDRY_DATA_DIR or the user data dir)."
+    ),
 ]
 console = Console()
 errors = Console(stderr=True)
@@ -94,8 +96,10 @@ def register(app: typer.Typer) -> None:
 
         detail = guarded(lambda: show_run(resolve_data_dir(data_dir), run_id))
         run = detail.run
-        console.print(f"run [bold]{run.run_id}[/bold]  flow {run.flow or '-'}  status {run.status or '-'}  "
-                      f"started {run.started_at or '-'}  finished {run.finished_at or '-'}")
+        console.print(
+            f"run [bold]{run.run_id}[/bold]  flow {run.flow or '-'}  status {run.status or '-'}  "
+            f"started {run.started_at or '-'}  finished {run.finished_at or '-'}"
+        )
         config = Table(title="Config")
         config.add_column("setting")
         config.add_column("value")
@@ -103,21 +107,45 @@ def register(app: typer.Typer) -> None:
             config.add_row(key, str(value))
         console.print(config)
         lift = Table(title="Skill lift (held-out test split, paired bootstrap over cases)")
-        for column in ("student", "skill", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict"):
+        for column in (
+            "student",
+            "skill",
+            "baseline",
+            "with skill",
+            "lift",
+            "95% CI",
+            "p",
+            "cases x epochs",
+            "errors",
+            "verdict",
+        ):
             lift.add_column(column)
         for r in detail.lift:
             lift.add_row(
-                r.model, r.skill_id or "-", _fmt(r.baseline_pass_rate), _fmt(r.skill_pass_rate), _fmt(r.lift, True),
-                f"[{_fmt(r.ci_low, True)}, {_fmt(r.ci_high, True)}]", _fmt(r.p_value),
-                f"{r.n_cases} x {r.n_epochs}", str(r.n_errors), r.verdict,
+                r.model,
+                r.skill_id or "-",
+                _fmt(r.baseline_pass_rate),
+                _fmt(r.skill_pass_rate),
+                _fmt(r.lift, True),
+                f"[{_fmt(r.ci_low, True)}, {_fmt(r.ci_high, True)}]",
+                _fmt(r.p_value),
+                f"{r.n_cases} x {r.n_epochs}",
+                str(r.n_errors),
+                r.verdict,
             )
         console.print(lift)
         cost = Table(title="Cost")
         for column in ("model", "role", "tokens in", "tokens out", "USD", "GPU s"):
             cost.add_column(column)
         for c in detail.cost:
-            cost.add_row(c.model or "-", c.role, str(c.input_tokens), str(c.output_tokens),
-                         "unpriced" if c.usd is None else f"{c.usd:.4f}", f"{c.gpu_seconds:.3f}")
+            cost.add_row(
+                c.model or "-",
+                c.role,
+                str(c.input_tokens),
+                str(c.output_tokens),
+                "unpriced" if c.usd is None else f"{c.usd:.4f}",
+                f"{c.gpu_seconds:.3f}",
+            )
         console.print(cost)
 
     @app.command("db")

@@ -19,9 +19,17 @@ import pyarrow as pa
 
 from skillfoundry.storage.convert import to_arrow
 from skillfoundry.storage.files import Inventory, scan
-from skillfoundry.storage.rollup import CELLS, CELLS_SCHEMA, SOURCE_TABLES, fingerprint, plan_cells, rollup_metadata
+from skillfoundry.storage.rollup import (
+    CELLS,
+    CELLS_SCHEMA,
+    SOURCE_TABLES,
+    fingerprint,
+    partition_of,
+    plan_cells,
+    rollup_metadata,
+)
 from skillfoundry.storage.schemas import TABLES, table_spec
-from skillfoundry.storage.views import cells_sql, raw_view
+from skillfoundry.storage.views import cells_sql, files_view
 from skillfoundry.storage.writer import TEMP_PREFIX, TEMP_SUFFIX, partition_dir, write_atomic, write_partition
 
 STALE_TEMP_S = 3600.0
@@ -43,22 +51,23 @@ def compact(data_dir: Path | str, *, stale_temp_s: float = STALE_TEMP_S) -> Comp
     inventory = scan(data_dir)
     merged = removed = 0
     for table in TABLES:
+        found = inventory.tables[table]
         by_folder: dict[Path, list[Path]] = defaultdict(list)
-        for path in inventory.tables[table].files:
+        for path in found.files:
             by_folder[path.parent].append(path)
-        for files in by_folder.values():
-            if len(files) > 1 and files[0].parent.name.startswith("run_id="):
-                removed += merge_partition(table, files)
+        for folder, files in by_folder.items():
+            if len(files) > 1 and folder.name.startswith("run_id="):
+                removed += merge_partition(table, found.subset(files))
                 merged += 1
     temps = remove_stale_temps(inventory.data_dir, stale_temp_s)
     written, dropped = refresh_rollups(scan(data_dir))
     return CompactReport(merged, removed, written, dropped, temps)
 
 
-def merge_partition(table: str, files: list[Path]) -> int:
-    """Write the distinct rows of ``files`` (one partition) as one new file, then remove them."""
-    spec = table_spec(table)
-    sql = raw_view(spec, [str(p) for p in files], set(spec.schema.names), union_by_name=True)
+def merge_partition(table: str, layouts: dict[Path, tuple[str, ...]]) -> int:
+    """Write the distinct rows of one partition's files (file -> columns) as one new file, then remove them."""
+    spec, files = table_spec(table), sorted(layouts)
+    sql = files_view(spec, layouts)
     con = duckdb.connect()
     try:
         arrow = con.sql(f"SELECT DISTINCT * FROM ({sql})").to_arrow_table()
@@ -91,12 +100,18 @@ def refresh_rollups(inventory: Inventory) -> tuple[int, int]:
     files = {t: inventory.tables[t].files for t in SOURCE_TABLES}
     rollups = [(r.path, r.run_id, r.sources) for r in inventory.rollups]
     plan = plan_cells(files, rollups)
-    by_run: dict[str, list[Path]] = defaultdict(list)
+    by_run: dict[str, dict[str, list[Path]]] = defaultdict(lambda: {t: [] for t in SOURCE_TABLES})
     for table in SOURCE_TABLES:
         for path in plan.pending[table]:
-            if path.parent.name.startswith("run_id="):
-                by_run[path.parent.name.removeprefix("run_id=")].append(path)
-    written = [build_rollup(inventory.data_dir, run_id, by_run[run_id], inventory) for run_id in plan.stale_runs]
+            run_id = partition_of(path)
+            if run_id is not None:
+                by_run[run_id][table].append(path)
+    written = [
+        build_rollup(
+            inventory.data_dir, run_id, {t: inventory.tables[t].subset(paths) for t, paths in by_run[run_id].items()}
+        )
+        for run_id in plan.stale_runs
+    ]
     keep = set(plan.fresh) | set(written)
     dropped = 0
     for path, _, _ in rollups:
@@ -106,21 +121,18 @@ def refresh_rollups(inventory: Inventory) -> tuple[int, int]:
     return len(written), dropped
 
 
-def build_rollup(data_dir: Path, run_id: str, sources: list[Path], inventory: Inventory) -> Path:
-    """Count one run's cells from its generation and grade files and write them as its rollup."""
+def build_rollup(data_dir: Path, run_id: str, sources: dict[str, dict[Path, tuple[str, ...]]]) -> Path:
+    """Count one run's cells from its generation and grade files (table -> file -> columns) into its rollup."""
     con = duckdb.connect()
     try:
-        for table in SOURCE_TABLES:
-            found = inventory.tables[table]
-            paths = [str(p) for p in sources if p.parents[1].name == table]
-            view = raw_view(table_spec(table), paths or None, set(found.columns), union_by_name=True)
-            con.execute(f"CREATE VIEW {table} AS {view}")
+        for table, layouts in sources.items():
+            con.execute(f"CREATE VIEW {table} AS {files_view(table_spec(table), layouts)}")
         arrow = con.sql(cells_sql("generations", "grades")).to_arrow_table()
     finally:
         con.close()
     table = pa.Table.from_arrays(
         [arrow.column(f.name).cast(f.type) for f in CELLS_SCHEMA], schema=CELLS_SCHEMA
-    ).replace_schema_metadata(rollup_metadata(fingerprint(sources)))
+    ).replace_schema_metadata(rollup_metadata(fingerprint(p for layouts in sources.values() for p in layouts)))
     folder = partition_dir(data_dir, CELLS, run_id)
     folder.mkdir(parents=True, exist_ok=True)
     return write_atomic(table, folder / f"part-{uuid.uuid4().hex}.parquet")

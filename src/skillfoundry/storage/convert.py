@@ -40,8 +40,9 @@ def _records_to_arrow(spec: TableSpec, rows: Sequence[BaseModel | Mapping[str, A
     records = []
     for index, row in enumerate(rows):
         if isinstance(row, BaseModel) and not isinstance(row, spec.model):
+            expected = spec.model.__name__
             raise StorageError(
-                f"{spec.name}: row {index}: a {type(row).__name__} is not a {spec.name} row (expected {spec.model.__name__})"
+                f"{spec.name}: row {index}: a {type(row).__name__} is not a {spec.name} row (expected {expected})"
             )
         data = row.model_dump() if isinstance(row, BaseModel) else row
         if not isinstance(data, Mapping):
@@ -65,9 +66,7 @@ def _pydantic_message(table: str, index: int, err: ValidationError) -> str:
 def _columns_to_arrow(spec: TableSpec, columns: Mapping[str, Any], n_rows: int) -> pa.Table:
     unknown = [name for name in columns if name not in spec.schema.names]
     if unknown:
-        raise StorageError(
-            f"{spec.name}: unknown column {unknown[0]!r} (expected {', '.join(spec.schema.names)})"
-        )
+        raise StorageError(f"{spec.name}: unknown column {unknown[0]!r} (expected {', '.join(spec.schema.names)})")
     arrays = []
     for field in spec.schema:
         if field.name in columns:

@@ -24,11 +24,16 @@ ARROW_SCHEMA_KEY = b"ARROW:schema"
 
 @dataclass(frozen=True)
 class TableFiles:
-    """The checked files of one table and the columns they hold between them."""
+    """The checked files of one table, each with its columns (older files may lack newer columns)."""
 
-    files: tuple[Path, ...] = ()
-    columns: frozenset[str] = field(default_factory=frozenset)
-    uniform: bool = True  # every file has the same columns
+    layouts: dict[Path, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return tuple(sorted(self.layouts))
+
+    def subset(self, paths: Iterable[Path]) -> dict[Path, tuple[str, ...]]:
+        return {path: self.layouts[path] for path in paths}
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,7 @@ def scan(data_dir: Path | str, tables: Iterable[str] = TABLES) -> Inventory:
     metadata = _read_metadata([p for files in found.values() for p in files] + rollup_files)
     out = {}
     for table, files in found.items():
-        layouts = {tuple(check_file(table, path, metadata.get(str(path), {}))) for path in files}
-        names = frozenset(name for layout in layouts for name in layout)
-        out[table] = TableFiles(tuple(files), names, len(layouts) <= 1)
+        out[table] = TableFiles({path: tuple(check_file(table, path, metadata.get(str(path), {}))) for path in files})
     rollups = tuple(check_rollup(path, metadata.get(str(path), {})) for path in rollup_files)
     return Inventory(root, out, rollups)
 
@@ -127,7 +130,9 @@ def check_file(table: str, path: Path, metadata: dict[bytes, bytes]) -> list[str
         raise StorageError(f"{path}: holds table {owner!r}, found under {table!r}")
     version = metadata[META_VERSION].decode("utf-8", "replace")
     if not version.isdigit() or int(version) > SCHEMA_VERSION:
-        raise StorageError(f"{path}: schema version {version!r} is not supported (this skillfoundry reads <= {SCHEMA_VERSION})")
+        raise StorageError(
+            f"{path}: schema version {version!r} is not supported (this skillfoundry reads <= {SCHEMA_VERSION})"
+        )
     if ARROW_SCHEMA_KEY not in metadata:
         raise StorageError(f"{path}: no Arrow schema in the metadata (not written by skillfoundry)")
     try:
@@ -140,7 +145,9 @@ def check_file(table: str, path: Path, metadata: dict[bytes, bytes]) -> list[str
         if index < 0:
             raise StorageError(f"{path}: column {f.name!r} is not in table {table!r}")
         if f.type != expected.field(index).type:
-            raise StorageError(f"{path}: column {f.name!r} is {f.type}, table {table!r} expects {expected.field(index).type}")
+            raise StorageError(
+                f"{path}: column {f.name!r} is {f.type}, table {table!r} expects {expected.field(index).type}"
+            )
     missing = [f.name for f in expected if not f.nullable and f.name not in schema.names]
     if missing:
         raise StorageError(f"{path}: required column {missing[0]!r} of table {table!r} is missing")

@@ -17,12 +17,11 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from skillfoundry.storage.catalog import DEFAULT_MIN_CASES, catalog, create_views
+from skillfoundry.storage.catalog import DEFAULT_MIN_CASES, catalog, create_views, lift_options
 from skillfoundry.storage.errors import StorageError
 from skillfoundry.storage.files import scan
 from skillfoundry.storage.prices import Price
 from skillfoundry.storage.stats import DEFAULT_LEVEL, DEFAULT_N_BOOT, DEFAULT_SEED
-from skillfoundry.storage.views import LiftOptions
 
 Format = Literal["table", "csv", "json", "parquet"]
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "parquet")
@@ -108,7 +107,9 @@ def render(names: list[str], rows: list[tuple[Any, ...]], fmt: Format, title: st
         writer.writerows([[_cell(v) for v in row] for row in rows])
         return buffer.getvalue()
     if fmt == "json":
-        return json.dumps([{n: _cell(v) for n, v in zip(names, row, strict=True)} for row in rows], default=str, indent=1)
+        return json.dumps(
+            [{n: _cell(v) for n, v in zip(names, row, strict=True)} for row in rows], default=str, indent=1
+        )
     table = Table(title=title)
     for name in names:
         table.add_column(name)
@@ -208,7 +209,9 @@ def show_run(data_dir: Path | str, run_id: str, *, min_cases: int = DEFAULT_MIN_
             [run_id],
         )
         cost = _records(
-            con, f"SELECT {', '.join(CostSummary.model_fields)} FROM cost WHERE run_id = ? ORDER BY role, model", [run_id]
+            con,
+            f"SELECT {', '.join(CostSummary.model_fields)} FROM cost WHERE run_id = ? ORDER BY role, model",
+            [run_id],
         )
     finally:
         con.close()
@@ -240,6 +243,7 @@ def export_db(
     catalog, slower on big stores), and the views see runs written later. A table with no files
     at export time stays an empty view until the next export.
     """
+    options = lift_options(min_cases=min_cases, n_boot=n_boot, seed=seed, level=level, udf=False)
     inventory = scan(data_dir)
     target = Path(path).expanduser().absolute()
     if target.is_dir():
@@ -251,7 +255,6 @@ def export_db(
     except duckdb.Error as err:
         raise StorageError(f"database {str(target)!r}: {one_line(err)}") from None
     try:
-        options = LiftOptions(min_cases=min_cases, n_boot=n_boot, seed=seed, level=level, udf=False)
         create_views(con, inventory, options, prices, snapshot=False)
     finally:
         con.close()

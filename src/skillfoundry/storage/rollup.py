@@ -23,10 +23,14 @@ CELLS = "_cells"
 META_SOURCES = b"skillfoundry.sources"
 SOURCE_TABLES = ("generations", "grades")
 CELLS_SCHEMA = pa.schema(
-    [pa.field(name, STR, nullable=name == "skill_id") for name in
-     ("run_id", "model", "skill_id", "condition", "sampling_key", "case_id")]
-    + [pa.field(name, INT, nullable=False) for name in
-       ("n_gens", "n_errors", "n_ungraded", "n_graded", "n_passed", "n_epochs")]
+    [
+        pa.field(name, STR, nullable=name == "skill_id")
+        for name in ("run_id", "model", "skill_id", "condition", "sampling_key", "case_id")
+    ]
+    + [
+        pa.field(name, INT, nullable=False)
+        for name in ("n_gens", "n_errors", "n_ungraded", "n_graded", "n_passed", "n_epochs")
+    ]
 )
 
 

@@ -236,11 +236,7 @@ class TableSpec:
     @cached_property
     def defaults(self) -> dict[str, object]:
         """Column defaults from the model, used when a columnar batch leaves a column out."""
-        return {
-            name: field.default
-            for name, field in self.model.model_fields.items()
-            if not field.is_required()
-        }
+        return {name: field.default for name, field in self.model.model_fields.items() if not field.is_required()}
 
 
 def table_spec(name: str) -> TableSpec:

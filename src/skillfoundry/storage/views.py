@@ -14,16 +14,21 @@ Derived views
 ``cost``            per (run, model, role): tokens, USD, GPU seconds.
 ``kernel_speedups`` per (problem, model, condition, skill): fast_p at p = 0, 1, 1.5, 2.
 
-A generation passes when all of its grade rows pass; one with ``error_kind`` set is an
-infrastructure error: left out of every rate and counted in ``n_errors``; one without grades yet is
-left out and counted in ``n_ungraded``. With-skill answers pair with baseline answers (skill_id NULL)
-of the same model, case and sampling key from the same run or any earlier run (by started_at).
+Table views keep one row per id (copies from retried batches are read once). In the derived
+views a generation is its gen_id within its run (the pipeline's ids include the run id), so
+per-run rollups and raw rows give identical results. A generation passes when all of its grade
+rows pass; one with ``error_kind`` set is an infrastructure error: left out of every rate and
+counted in ``n_errors``; one without grades yet is left out and counted in ``n_ungraded``.
+With-skill answers pair with baseline answers (skill_id NULL) of the same model, case and sampling
+key from the same run or any earlier run (by started_at; a run without a runs row counts as the
+latest). Rates and lift weigh every test case equally (mean over cases of the per-case rate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -37,7 +42,12 @@ DUCK_TYPES: dict[pa.DataType, str] = {
     pa.bool_(): "BOOLEAN",
     TIME: "TIMESTAMPTZ",
 }
-KERNEL_THRESHOLDS: tuple[tuple[str, float], ...] = (("fast_0", 0.0), ("fast_1", 1.0), ("fast_1_5", 1.5), ("fast_2", 2.0))
+KERNEL_THRESHOLDS: tuple[tuple[str, float], ...] = (
+    ("fast_0", 0.0),
+    ("fast_1", 1.0),
+    ("fast_1_5", 1.5),
+    ("fast_2", 2.0),
+)
 CELL_KEYS = ("run_id", "model", "skill_id", "condition", "sampling_key", "case_id")
 GROUP_KEYS = ("run_id", "model", "skill_id", "sampling_key")
 CELL_COUNTS = ("n_gens", "n_errors", "n_ungraded", "n_graded", "n_passed", "n_epochs")
@@ -89,6 +99,15 @@ def raw_view(spec: TableSpec, source: Sequence[str] | str | None, present: set[s
     )
 
 
+def files_view(spec: TableSpec, layouts: Mapping[Path, Sequence[str]]) -> str:
+    """Every row of exactly these checked files (file -> its columns); no files: an empty view."""
+    if not layouts:
+        return raw_view(spec, None, set(), union_by_name=False)
+    present = {name for names in layouts.values() for name in names}
+    uniform = len({tuple(names) for names in layouts.values()}) == 1
+    return raw_view(spec, [str(p) for p in sorted(layouts)], present, union_by_name=not uniform)
+
+
 def dedup_view(spec: TableSpec) -> str:
     """One row per id. Copies of a row share its id; for runs the latest status wins."""
     raw = ident(f"_raw_{spec.name}")
@@ -106,7 +125,7 @@ def cells_sql(generations: str, grades: str) -> str:
     rows of the same run and gen_id, and it passes when all of them pass.
     """
     return f"""
-SELECT {columns(CELL_KEYS, 'g.')},
+SELECT {columns(CELL_KEYS, "g.")},
        count(*)::BIGINT AS n_gens,
        count(*) FILTER (WHERE g.error_kind IS NOT NULL)::BIGINT AS n_errors,
        count(*) FILTER (WHERE g.error_kind IS NULL AND p.passed IS NULL)::BIGINT AS n_ungraded,
@@ -117,7 +136,7 @@ FROM (SELECT DISTINCT ON (run_id, gen_id) {columns(("gen_id", *CELL_KEYS, "epoch
       FROM {generations}) g
 LEFT JOIN (SELECT run_id, gen_id, bool_and(passed) AS passed FROM {grades} GROUP BY run_id, gen_id) p
        ON p.run_id = g.run_id AND p.gen_id = g.gen_id
-GROUP BY {columns(CELL_KEYS, 'g.')}"""
+GROUP BY {columns(CELL_KEYS, "g.")}"""
 
 
 def cells_view(rollups: Sequence[str] | None, generations: str, grades: str) -> str:
@@ -127,7 +146,9 @@ def cells_view(rollups: Sequence[str] | None, generations: str, grades: str) -> 
         return raw
     files = "[" + ", ".join(literal(s) for s in rollups) + "]"
     counts = ", ".join(f"{ident(n)}::BIGINT AS {ident(n)}" for n in CELL_COUNTS)
-    return f"SELECT {columns(CELL_KEYS)}, {counts} FROM read_parquet({files}) UNION ALL ({raw})"
+    return (
+        f"SELECT {columns(CELL_KEYS)}, {counts} FROM read_parquet({files}, hive_partitioning = false) UNION ALL ({raw})"
+    )
 
 
 CASE_KEY_SQL = "('0x' || left(md5(case_id), 16))::UBIGINT"
@@ -142,7 +163,7 @@ FROM _raw_test_cases GROUP BY case_id"""
 
 
 def pass_rates_view() -> str:
-    return f"""
+    return """
 SELECT c.run_id, c.model, c.skill_id, c.condition, c.sampling_key, t.split,
        count(*) FILTER (WHERE c.n_graded > 0) AS n_cases,
        sum(c.n_graded)::BIGINT AS n_generations,
@@ -156,7 +177,7 @@ GROUP BY ALL"""
 def case_lift_view() -> str:
     """Per with-skill cell: its counts and the pooled baseline of the same model, sampling key and
     case from the same or any earlier run (a running sum over runs in start order)."""
-    return f"""
+    return """
 WITH cells AS MATERIALIZED (
     SELECT * FROM _cells WHERE condition = 'with_skill' OR (condition = 'baseline' AND skill_id IS NULL)),
 run_order AS (
@@ -191,7 +212,8 @@ WHERE s.is_skill"""
 def skill_lift_view(options: LiftOptions) -> str:
     """Lift per (run, model, skill, sampling key) on the test split with CI, p-value and verdict."""
     keys = columns(GROUP_KEYS)
-    stats = _udf_stats(options) if options.udf else _sql_stats(options)
+    stats = _udf_stats() if options.udf else _sql_stats(options)
+    same_group = " AND ".join(f"g.{ident(k)} IS NOT DISTINCT FROM s.{ident(k)}" for k in GROUP_KEYS)
     return f"""
 WITH per_case AS (
     SELECT * FROM _case_lift WHERE split = 'test'),
@@ -210,16 +232,16 @@ groups AS MATERIALIZED (
            list(diff) FILTER (WHERE diff IS NOT NULL) AS diffs
     FROM per_case GROUP BY {keys}),
 {stats}
-SELECT {columns(GROUP_KEYS, 'g.')}, 'test' AS split,
+SELECT {columns(GROUP_KEYS, "g.")}, 'test' AS split,
        g.n_cases, g.n_epochs, g.n_generations, g.n_errors,
        g.baseline_pass_rate, g.skill_pass_rate, g.lift,
        s.ci_low, s.ci_high,
-       {_sign_test_sql('g.n_better', 'g.n_worse')} AS p_value,
+       {_sign_test_sql("g.n_better", "g.n_worse")} AS p_value,
        CASE WHEN g.n_cases < {int(options.min_cases)} OR s.ci_low IS NULL OR s.ci_high IS NULL THEN 'inconclusive'
             WHEN s.ci_low > 0 THEN 'helps'
             WHEN s.ci_high < 0 THEN 'hurts'
             ELSE 'inconclusive' END AS verdict
-FROM groups g LEFT JOIN stats s ON {' AND '.join(f'g.{ident(k)} IS NOT DISTINCT FROM s.{ident(k)}' for k in GROUP_KEYS)}"""
+FROM groups g LEFT JOIN stats s ON {same_group}"""
 
 
 def _sign_test_sql(n_pos: str, n_neg: str) -> str:
@@ -230,7 +252,7 @@ def _sign_test_sql(n_pos: str, n_neg: str) -> str:
     return f"CASE WHEN {n} = 0 THEN 1.0 ELSE least(1.0, 2 * list_sum([{term} for k in range(0, {m} + 1)])) END"
 
 
-def _udf_stats(options: LiftOptions) -> str:
+def _udf_stats() -> str:
     return f"""stats AS (
     SELECT {columns(GROUP_KEYS)}, ci.ci_low, ci.ci_high
     FROM (SELECT {columns(GROUP_KEYS)}, sf_bootstrap_ci(case_keys, diffs) AS ci FROM groups))"""
@@ -252,7 +274,9 @@ FMIX_MACROS = (
 def _sql_stats(options: LiftOptions) -> str:
     """The same Poisson bootstrap as ``stats.bootstrap_replicates``, in plain SQL (slower, portable)."""
     mask = f"{MASK32}::UBIGINT"
-    salt = _fmix32_sql(f"(({options.seed & MASK32}::UBIGINT * {SALT_MULTIPLIER}::UBIGINT + b::UBIGINT) % {MASK32 + 1}::UBIGINT)")
+    salt = _fmix32_sql(
+        f"(({options.seed & MASK32}::UBIGINT * {SALT_MULTIPLIER}::UBIGINT + b::UBIGINT) % {MASK32 + 1}::UBIGINT)"
+    )
     first = _fmix32_sql(f"xor(k & {mask}, r.salt)")
     u = _fmix32_sql(f"((h1 + (k >> 32)) & {mask})")
     weight = " + ".join(f"(u >= {t}::UBIGINT)::INTEGER" for t in POISSON_THRESHOLDS)
@@ -263,25 +287,23 @@ hashed AS (SELECT c.*, r.b, {first} AS h1 FROM case_rows c CROSS JOIN replicate 
 weighted AS (SELECT *, {weight} AS w FROM (SELECT *, {u} AS u FROM hashed)),
 reps AS (SELECT {columns(GROUP_KEYS)}, b, fsum(w * d) / nullif(sum(w), 0) AS rep
          FROM weighted GROUP BY {columns(GROUP_KEYS)}, b),
-stats AS (SELECT {columns(GROUP_KEYS)}, quantile_cont(rep, {alpha!r}) AS ci_low, quantile_cont(rep, {1.0 - alpha!r}) AS ci_high
+stats AS (SELECT {columns(GROUP_KEYS)},
+                 quantile_cont(rep, {alpha!r}) AS ci_low, quantile_cont(rep, {1.0 - alpha!r}) AS ci_high
           FROM reps GROUP BY {columns(GROUP_KEYS)})"""
 
 
 def cost_view(prices: dict[str, tuple[float, float]]) -> tuple[str, str]:
     """(prices view SQL, cost view SQL): tokens and dollars per run, model and role."""
     rows = ", ".join(f"({literal(m)}, {float(i)!r}, {float(o)!r})" for m, (i, o) in sorted(prices.items()))
-    prices_sql = (
-        "SELECT * FROM (VALUES " + rows + ") AS p(model, usd_per_mtok_in, usd_per_mtok_out)"
-        if rows
-        else "SELECT NULL::VARCHAR AS model, NULL::DOUBLE AS usd_per_mtok_in, NULL::DOUBLE AS usd_per_mtok_out WHERE false"
-    )
+    prices_sql = f"SELECT * FROM (VALUES {rows}) AS p(model, usd_per_mtok_in, usd_per_mtok_out)"
     cost_sql = """
 WITH student AS (
     SELECT run_id, model, sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens
     FROM generations GROUP BY run_id, model),
 gpu AS (
     SELECT b.run_id, g.model,
-           fsum(coalesce(list_sum(TRY_CAST(b.samples_json AS DOUBLE[])), b.time_ms * b.trials, 0)) / 1000.0 AS gpu_seconds
+           fsum(coalesce(list_sum(TRY_CAST(b.samples_json AS DOUBLE[])), b.time_ms * b.trials, 0)) / 1000.0
+               AS gpu_seconds
     FROM kernel_benchmarks b LEFT JOIN generations g USING (gen_id) GROUP BY b.run_id, g.model),
 priced AS (
     SELECT s.*, coalesce(exact.usd_per_mtok_in, bare.usd_per_mtok_in) AS usd_in,

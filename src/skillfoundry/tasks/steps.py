@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run
 
@@ -190,10 +191,18 @@ def generate(
         for p in evaluation.plan(cases, skill=skill, epochs=epochs, sampling=sampling)
         if evaluation.generation_id(run_id, model, p.case_id, skill_id, p.epoch, key) not in skip_gen_ids
     ]
+    started = time.perf_counter()
     results = complete_batch_sync(
         endpoint, [p.request for p in planned], concurrency=concurrency, timeout_s=timeout_s
     )
+    elapsed = time.perf_counter() - started
     rows = evaluation.to_generations(run_id, model, condition, skill_id, planned, results, key)
+    tokens = sum(r.output_tokens for r in rows)
+    get_run_logger().info(
+        "%s %s: %d answers, %d errors, %d completion tokens in %.1f s (%.0f tok/s)",
+        model, condition, len(rows), sum(r.error_kind is not None for r in rows), tokens, elapsed,
+        tokens / elapsed if elapsed > 0 else 0.0,
+    )
     write_rows(data_dir, "generations", rows)
     if skill_id:
         write_rows(data_dir, "lineage", [lineage(run_id, "skill", skill_id, "evaluation", f"{run_id}:{model}")])
@@ -206,7 +215,8 @@ def grade(
 ) -> int:
     """Grade a batch and store grades and kernel builds; returns the number of grade rows."""
     by_id = {r.case_id: r.case for r in cases}
-    grades, builds = evaluation.grade_generations(generations, by_id, GradingContext(cache_dir=cache_dir))
-    write_rows(data_dir, "grades", grades)
-    write_rows(data_dir, "kernel_builds", builds)
-    return len(grades)
+    graded = evaluation.grade_generations(generations, by_id, GradingContext(cache_dir=cache_dir))
+    write_rows(data_dir, "grades", graded.grades)
+    write_rows(data_dir, "kernel_builds", graded.kernel_builds)
+    write_rows(data_dir, "kernel_benchmarks", graded.kernel_benchmarks)
+    return len(graded.grades)

@@ -41,28 +41,41 @@ class LiftRow(BaseModel):
     n_epochs: int
     n_errors: int
     verdict: str
+    skill_tokens: int
+
+    @property
+    def lift_per_1k_tokens(self) -> float | None:
+        """Lift bought per 1,000 tokens of skill text loaded into the student's context."""
+        return None if self.lift is None or self.skill_tokens == 0 else self.lift * 1000 / self.skill_tokens
 
 
 def lift_rows(data_dir: Path, run_id: str) -> list[LiftRow]:
     con = catalog(data_dir)
+    columns = ", ".join(f"l.{c}" for c in LIFT_COLUMNS)
     cur = con.execute(
-        f"select {', '.join(LIFT_COLUMNS)} from skill_lift where run_id = ? order by model", [run_id]
+        f"""
+        select {columns}, s.tokens from skill_lift l join skills s using (skill_id)
+        where l.run_id = ? and l.split = 'test' order by l.model
+        """,
+        [run_id],
     )
-    return [LiftRow(**dict(zip(LIFT_COLUMNS, row, strict=True))) for row in cur.fetchall()]
+    return [
+        LiftRow(**dict(zip(LIFT_COLUMNS, row[:-1], strict=True)), skill_tokens=row[-1]) for row in cur.fetchall()
+    ]
 
 
 def lift_markdown(run_id: str, rows: list[LiftRow]) -> str:
     lines = [
         f"# Skill lift, run `{run_id}`",
         "",
-        "| student | baseline | with skill | lift | 95% CI | p | n cases x epochs | verdict |",
-        "|---|---|---|---|---|---|---|---|",
+        "| student | baseline | with skill | lift | 95% CI | p | n cases x epochs | verdict | lift / 1k skill tokens |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r.model} | {fmt(r.baseline_pass_rate)} | {fmt(r.skill_pass_rate)} | {fmt(r.lift, signed=True)} "
             f"| [{fmt(r.ci_low, signed=True)}, {fmt(r.ci_high, signed=True)}] | {fmt(r.p_value)} "
-            f"| {r.n_cases} x {r.n_epochs} | {r.verdict} |"
+            f"| {r.n_cases} x {r.n_epochs} | {r.verdict} | {fmt(r.lift_per_1k_tokens, signed=True)} |"
         )
     return "\n".join(lines)
 
@@ -71,7 +84,9 @@ def summarize(data_dir: Path, run_id: str) -> list[LiftRow]:
     """Read the lift of a finished run and publish it to the Prefect UI."""
     rows = lift_rows(data_dir, run_id)
     create_table_artifact(
-        key="skill-lift", table=[r.model_dump() for r in rows], description=f"Skill lift of run {run_id}"
+        key="skill-lift",
+        table=[{**r.model_dump(), "lift_per_1k_tokens": r.lift_per_1k_tokens} for r in rows],
+        description=f"Skill lift of run {run_id}",
     )
     create_markdown_artifact(key="skill-lift-report", markdown=lift_markdown(run_id, rows))
     return rows
