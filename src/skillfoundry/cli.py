@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -14,9 +14,13 @@ from rich.table import Table
 
 from skillfoundry.config import Settings
 from skillfoundry.kernels.cli import app as kernels_app
+from skillfoundry.llm.spec import ModelSpec, ModelSpecError
 from skillfoundry.report.format import fmt
 from skillfoundry.skills.cli import app as skills_app
 from skillfoundry.storage.cli import register as register_storage
+
+if TYPE_CHECKING:
+    from skillfoundry.flows.distill import DistillResult
 
 app = typer.Typer(
     help="Distil a teacher's know-how into an Agent Skill and measure its lift on students.",
@@ -25,7 +29,6 @@ app = typer.Typer(
 )
 app.add_typer(kernels_app, name="kernels", help="CUDA problem suite, NVRTC compile and kernel checks.")
 app.add_typer(skills_app, name="skills", help="Validate, import and export Agent Skills.")
-register_storage(app)
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -45,10 +48,21 @@ def settings_from(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
+def check_specs(specs: list[str]) -> None:
+    """Every model spec parses, or a one-line error and exit 2 before anything runs."""
+    try:
+        for spec in specs:
+            ModelSpec.parse(spec)
+    except ModelSpecError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def run(
     teacher: Annotated[str | None, typer.Option(help="Teacher model spec (default: claude-opus-4-5 if ANTHROPIC_API_KEY, else local).")] = None,
     student: Annotated[list[str] | None, typer.Option(help="Student model spec; repeat for several (default: local).")] = None,
+    judge: Annotated[str | None, typer.Option(help="Model spec of the LLM judge for rubric checks.")] = None,
     cases: Annotated[int | None, typer.Option(help="Held-out test cases.")] = None,
     train_cases: Annotated[int | None, typer.Option(help="Train problems the teacher solves (and refinement uses).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
@@ -59,11 +73,11 @@ def run(
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
     from skillfoundry.flows.distill import distill
-    from skillfoundry.llm.spec import ModelSpec, ModelSpecError
 
     settings = settings_from(
         teacher=teacher,
         students=student or None,
+        judge=judge,
         cases=cases,
         train_cases=train_cases,
         epochs=epochs,
@@ -71,12 +85,7 @@ def run(
         seed=seed,
         data_dir=data_dir,
     )
-    try:
-        for spec in [settings.teacher, *settings.students]:
-            ModelSpec.parse(spec)
-    except ModelSpecError as err:
-        errors.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2) from None
+    check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
     rid = run_id or new_run_id()
     console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")
     try:
@@ -84,9 +93,16 @@ def run(
     except ValueError as err:  # our errors are one-line ValueErrors naming the thing that is wrong
         errors.print(f"[red]error:[/red] run {rid} failed: {err}")
         raise typer.Exit(1) from None
+    print_result(result)
+
+
+def print_result(result: DistillResult) -> None:
+    """The chosen skill and a table of lift per student."""
     console.print(f"skill [bold]{result.skill_id}[/bold] at {result.skill_dir}")
-    table = Table(title=f"Skill lift, run {rid} (held-out test split)")
-    for column in ("student", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict", "lift/1k tok"):
+    table = Table(title=f"Skill lift, run {result.run_id} (held-out test split)")
+    for column in (
+        "student", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict", "lift/1k tok"
+    ):
         table.add_column(column)
     for r in result.lift:
         table.add_row(
@@ -102,6 +118,33 @@ def run(
             fmt(r.lift_per_1k_tokens, signed=True),
         )
     console.print(table)
+
+
+@app.command("eval")
+def eval_skill(
+    skill_dir: Annotated[Path, typer.Argument(help="A skill folder (SKILL.md; test cases in evals/evals.json or skill_meta.json).")],
+    student: Annotated[list[str] | None, typer.Option(help="Student model spec; repeat for several (default: local).")] = None,
+    judge: Annotated[str | None, typer.Option(help="Model spec of the LLM judge for rubric checks.")] = None,
+    cases: Annotated[int | None, typer.Option(help="CUDA test problems, when the skill brings no cases.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id; reuse one to resume a crashed run.")] = None,
+) -> None:
+    """Evaluate an existing skill: students with and without it on its test cases; print the lift."""
+    from skillfoundry.flows.evaluate_skill import evaluate_skill
+
+    settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir)
+    check_specs([*settings.students, *([settings.judge] if settings.judge else [])])
+    if not (skill_dir / "SKILL.md").is_file():
+        errors.print(f"[red]error:[/red] {skill_dir}: expected a skill folder containing SKILL.md")
+        raise typer.Exit(2)
+    rid = run_id or new_run_id()
+    try:
+        result = evaluate_skill(skill_dir, settings, rid)
+    except ValueError as err:
+        errors.print(f"[red]error:[/red] run {rid} failed: {err}")
+        raise typer.Exit(1) from None
+    print_result(result)
 
 
 @app.command()
@@ -138,3 +181,6 @@ def ui(port: Annotated[int, typer.Option(help="Port for the Prefect UI on 127.0.
             env=os.environ.copy(),
         )
     )
+
+
+register_storage(app)

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=default_cache_dir)
     teacher: str = Field(default_factory=default_teacher)
     students: list[str] = Field(default_factory=lambda: ["local"])
+    judge: str | None = None
     domain: str = "cuda"
     cases: int = Field(default=3, ge=1)
     train_cases: int = Field(default=0, ge=0)

@@ -60,6 +60,14 @@ def system_prompt(skill: Skill | None) -> str:
     )
 
 
+def student_prompt(case: TestCase) -> str:
+    """The case's prompt, followed by its attached files (if any)."""
+    if not case.files:
+        return case.prompt
+    files = "\n".join(f'<file path="{path}">\n{text}\n</file>' for path, text in sorted(case.files.items()))
+    return f"{case.prompt}\n\n{files}"
+
+
 def plan(
     cases: Sequence[CaseRef], *, skill: Skill | None, epochs: Sequence[int], sampling: Sampling
 ) -> list[Planned]:
@@ -72,7 +80,7 @@ def plan(
             request = ChatRequest(
                 key=f"{ref.case_id}:{epoch}",
                 system=system,
-                prompt=ref.case.prompt,
+                prompt=student_prompt(ref.case),
                 temperature=sampling.temperature,
                 max_tokens=sampling.max_tokens,
                 seed=seed,

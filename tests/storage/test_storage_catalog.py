@@ -231,14 +231,18 @@ def test_cost_view_prices_tokens_and_counts_gpu_seconds(data_dir: Path) -> None:
             )
         ],
     )
+    samples = {  # per-trial milliseconds: lists by role (as the GPU runner writes) or one plain list
+        store.gens[2].gen_id: {"kernel": [1000.0, 2000.0], "reference": [500.0], "reference_compiled": []},
+        store.gens[3].gen_id: [250.0, 250.0],
+    }
     write_rows(
         data_dir,
         "kernel_benchmarks",
         [
             KernelBenchmarkRecord(
                 run_id="r",
-                bench_id="b1",
-                gen_id=store.gens[2].gen_id,
+                bench_id=f"b{i}",
+                gen_id=gen_id,
                 source_sha="s",
                 problem_id="p1",
                 shape_json="{}",
@@ -248,8 +252,9 @@ def test_cost_view_prices_tokens_and_counts_gpu_seconds(data_dir: Path) -> None:
                 time_ms=2.0,
                 speedup=1.2,
                 trials=3,
-                samples_json=json.dumps([1000.0, 2000.0, 500.0]),
+                samples_json=json.dumps(trials),
             )
+            for i, (gen_id, trials) in enumerate(samples.items())
         ],
     )
     rows = {
@@ -261,6 +266,7 @@ def test_cost_view_prices_tokens_and_counts_gpu_seconds(data_dir: Path) -> None:
     assert rows[("vllm:qwen", "student")]["usd"] == pytest.approx(0.5 + 1.0)
     assert rows[("vllm:qwen", "student")]["gpu_seconds"] == pytest.approx(3.5)
     assert rows[("local", "student")]["usd"] == 0.0
+    assert rows[("local", "student")]["gpu_seconds"] == pytest.approx(0.5)
     teacher = rows[("anthropic:claude-opus-4-5", "teacher")]
     assert (teacher["usd"], teacher["input_tokens"], teacher["output_tokens"]) == (pytest.approx(0.0175), 1000, 500)
 

@@ -157,7 +157,7 @@ def test_files_from_before_a_new_nullable_column_read_and_merge(data_dir: Path) 
         "compile_s": 0.1,
         "cached": False,
     }
-    old_schema = pa.schema([f for f in spec.schema if f.name in row or f.nullable and f.name != "gen_id"])
+    old_schema = pa.schema([f for f in spec.schema if f.name in row or (f.nullable and f.name != "gen_id")])
     old = pa.Table.from_pylist([row], schema=old_schema).replace_schema_metadata(spec.metadata)
     folder = data_dir / "kernel_builds" / "run_id=r1"
     folder.mkdir(parents=True)

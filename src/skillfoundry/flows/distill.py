@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-from datetime import UTC, datetime
+from pathlib import Path
 
 from prefect import flow
-from prefect.runtime import flow_run
 from pydantic import BaseModel
 
 from skillfoundry.config import Settings
@@ -18,8 +16,9 @@ from skillfoundry.llm.spec import Endpoint, ModelSpec
 from skillfoundry.skills import refine
 from skillfoundry.skills.model import Skill
 from skillfoundry.storage.baselines import existing_baselines
-from skillfoundry.storage.records import RunRecord, SkillRecord
-from skillfoundry.storage.writer import write_rows
+from skillfoundry.storage.catalog import catalog
+from skillfoundry.flows.run_status import recorded_run
+from skillfoundry.storage.records import SkillRecord
 from skillfoundry.tasks import steps
 from skillfoundry.tasks.summary import LiftRow, summarize
 
@@ -33,26 +32,19 @@ class DistillResult(BaseModel):
     lift: list[LiftRow]
 
 
-def git_sha() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
-    except OSError:
-        return None
-    return out.stdout.strip() or None
-
-
-def run_record(settings: Settings, run_id: str, started: datetime, status: str) -> RunRecord:
-    finished = datetime.now(UTC) if status != "running" else None
-    return RunRecord(
-        run_id=run_id,
-        flow="distill",
-        started_at=started,
-        finished_at=finished,
-        status=status,
-        config_json=settings.model_dump_json(),
-        git_sha=git_sha(),
-        prefect_flow_run_id=str(flow_run.id) if flow_run.id else None,
-    )
+def answered(data_dir: Path, run_id: str, model: str, skill_id: str) -> frozenset[tuple[str, int]]:
+    """(case_id, epoch) pairs this run already answered and graded with this skill: a resumed run skips them."""
+    if not data_dir.exists():
+        return frozenset()
+    rows = catalog(data_dir).execute(
+        """
+        select case_id, epoch from generations
+        where run_id = $run and model = $model and skill_id = $skill and error_kind is null
+          and gen_id in (select gen_id from grades where run_id = $run)
+        """,
+        {"run": run_id, "model": model, "skill": skill_id},
+    ).fetchall()
+    return frozenset((case_id, int(epoch)) for case_id, epoch in rows)
 
 
 def evaluate(
@@ -64,35 +56,42 @@ def evaluate(
     *,
     run_id: str,
     sampling: Sampling,
+    judge: Endpoint | None = None,
 ) -> None:
-    """Every student x {baseline, with_skill} x epochs; shared baselines are reused, not re-run."""
+    """Every student x {baseline, with_skill} x epochs; shared baselines and answers already stored
+    for this run (a resumed run) are reused, not re-run."""
     epochs = list(range(settings.epochs))
+    common = dict(
+        epochs=epochs,
+        sampling=sampling,
+        run_id=run_id,
+        data_dir=settings.data_dir,
+        concurrency=settings.concurrency,
+        timeout_s=settings.request_timeout_s,
+    )
     futures = []
     for endpoint in students:
         model = str(endpoint.spec)
         have = existing_baselines(settings.data_dir, model, [c.case_id for c in cases], sampling.key(), epochs)
-        missing = [c for c in cases if any((c.case_id, e) not in have for e in epochs)]
-        common = dict(
-            epochs=epochs,
-            sampling=sampling,
-            run_id=run_id,
-            data_dir=settings.data_dir,
-            concurrency=settings.concurrency,
-            timeout_s=settings.request_timeout_s,
-        )
-        batches = [steps.generate.submit(endpoint, cases, skill=skill, skill_id=skill_id, condition="with_skill", **common)]
-        if missing:
-            batches.append(steps.generate.submit(endpoint, missing, skill=None, skill_id=None, condition="baseline", **common))
+        batches = [
+            steps.generate.submit(
+                endpoint, cases, skill=skill, skill_id=skill_id, condition="with_skill",
+                skip=answered(settings.data_dir, run_id, model, skill_id), **common,
+            ),
+            steps.generate.submit(
+                endpoint, cases, skill=None, skill_id=None, condition="baseline", skip=frozenset(have), **common
+            ),
+        ]
         for batch in batches:
-            futures.append(steps.grade.submit(batch, cases, data_dir=settings.data_dir, cache_dir=settings.cache_dir))
+            futures.append(
+                steps.grade.submit(batch, cases, data_dir=settings.data_dir, cache_dir=settings.cache_dir, judge=judge)
+            )
     for future in futures:
         future.result()
 
 
 def train_failures(settings: Settings, run_id: str, skill_id: str, cases: list[CaseRef]) -> tuple[float, list[refine.Failure]]:
     """Pass rate of a skill on the train split and the failed answers (for the teacher to learn from)."""
-    from skillfoundry.storage.catalog import catalog
-
     con = catalog(settings.data_dir)
     ids = [c.case_id for c in cases]
     rows = con.execute(
@@ -113,16 +112,8 @@ def train_failures(settings: Settings, run_id: str, skill_id: str, cases: list[C
 @flow(name="distill")
 def distill(settings: Settings, run_id: str) -> DistillResult:
     """Teacher trace -> skill -> (refinement on train) -> students with/without skill on test -> lift."""
-    started = datetime.now(UTC)
-    data_dir = settings.data_dir
-    write_rows(data_dir, "runs", [run_record(settings, run_id, started, "running")])
-    try:
-        result = _distill(settings, run_id)
-    except BaseException:
-        write_rows(data_dir, "runs", [run_record(settings, run_id, started, "failed")])
-        raise
-    write_rows(data_dir, "runs", [run_record(settings, run_id, started, "completed")])
-    return result
+    with recorded_run(settings, run_id, "distill"):
+        return _distill(settings, run_id)
 
 
 def _distill(settings: Settings, run_id: str) -> DistillResult:
@@ -131,9 +122,11 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
     train, test = cuda.split_problems(
         list_problems(), seed=settings.seed, n_train=max(1, settings.train_cases), n_test=settings.cases
     )
+    judge_spec = ModelSpec.parse(settings.judge) if settings.judge else None
     sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed)
-    with serving([teacher_spec, *student_specs], settings) as endpoints:
+    with serving([teacher_spec, *student_specs, *([judge_spec] if judge_spec else [])], settings) as endpoints:
         teacher = endpoints[teacher_spec]
+        judge = endpoints[judge_spec] if judge_spec else None
         students = [endpoints[s] for s in student_specs]
         traces = [
             steps.capture_trace(
@@ -165,8 +158,8 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
         test_cases = steps.store_cases(
             [cuda.problem_case(p, "test") for p in test], skill_name=skill.name, run_id=run_id, data_dir=settings.data_dir
         )
-        skill, record = refine_rounds(settings, teacher, students, skill, record, train_cases, run_id, sampling)
-        evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling)
+        skill, record = refine_rounds(settings, teacher, students, skill, record, train_cases, run_id, sampling, judge)
+        evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge)
     lift = summarize(settings.data_dir, run_id)
     skill_dir = settings.data_dir / "skill_folders" / record.skill_id / skill.name
     return DistillResult(run_id=run_id, skill_id=record.skill_id, skill_dir=str(skill_dir), lift=lift)
@@ -181,13 +174,16 @@ def refine_rounds(
     train_cases: list[CaseRef],
     run_id: str,
     sampling: Sampling,
+    judge: Endpoint | None,
 ) -> tuple[Skill, SkillRecord]:
     """Optional rounds on the TRAIN split only; the version best on train is chosen."""
     if settings.refine_rounds == 0:
         return skill, record
     versions: list[tuple[float, int, Skill, SkillRecord]] = []
     for round_ in range(settings.refine_rounds + 1):
-        evaluate(settings, students[:1], train_cases, skill, record.skill_id, run_id=run_id, sampling=sampling)
+        evaluate(
+            settings, students[:1], train_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge
+        )
         rate, failures = train_failures(settings, run_id, record.skill_id, train_cases)
         versions.append((rate, -round_, skill, record))
         if round_ == settings.refine_rounds or not failures:

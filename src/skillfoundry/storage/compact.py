@@ -76,7 +76,7 @@ def merge_partition(table: str, layouts: dict[Path, tuple[str, ...]]) -> int:
     run_id = files[0].parent.name.removeprefix("run_id=")
     write_partition(files[0].parents[2], spec, run_id, to_arrow(spec, arrow))
     for path in files:
-        path.unlink()
+        path.unlink(missing_ok=True)  # another compaction may have merged it already
     return len(files)
 
 

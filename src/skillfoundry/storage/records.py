@@ -117,7 +117,8 @@ class KernelBuildRecord(Record):
 
 
 class KernelBenchmarkRecord(Record):
-    """One GPU benchmark; ``samples_json`` is a JSON list of per-trial times in milliseconds."""
+    """One GPU benchmark; ``samples_json`` holds per-trial times in milliseconds: a JSON list, or an
+    object of such lists (e.g. kernel, reference)."""
 
     bench_id: str
     gen_id: str | None = None

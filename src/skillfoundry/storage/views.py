@@ -292,18 +292,23 @@ stats AS (SELECT {columns(GROUP_KEYS)},
           FROM reps GROUP BY {columns(GROUP_KEYS)})"""
 
 
+GPU_MS_SQL = (
+    "CASE WHEN json_valid(b.samples_json) THEN coalesce(list_sum(TRY_CAST(b.samples_json AS DOUBLE[])), "
+    "list_sum([coalesce(list_sum(TRY_CAST(v AS DOUBLE[])), 0) FOR v IN json_extract(b.samples_json, '$.*')])) END"
+)
+
+
 def cost_view(prices: dict[str, tuple[float, float]]) -> tuple[str, str]:
     """(prices view SQL, cost view SQL): tokens and dollars per run, model and role."""
     rows = ", ".join(f"({literal(m)}, {float(i)!r}, {float(o)!r})" for m, (i, o) in sorted(prices.items()))
     prices_sql = f"SELECT * FROM (VALUES {rows}) AS p(model, usd_per_mtok_in, usd_per_mtok_out)"
-    cost_sql = """
+    cost_sql = f"""
 WITH student AS (
     SELECT run_id, model, sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens
     FROM generations GROUP BY run_id, model),
 gpu AS (
     SELECT b.run_id, g.model,
-           fsum(coalesce(list_sum(TRY_CAST(b.samples_json AS DOUBLE[])), b.time_ms * b.trials, 0)) / 1000.0
-               AS gpu_seconds
+           fsum(coalesce({GPU_MS_SQL}, b.time_ms * b.trials, 0)) / 1000.0 AS gpu_seconds
     FROM kernel_benchmarks b LEFT JOIN generations g USING (gen_id) GROUP BY b.run_id, g.model),
 priced AS (
     SELECT s.*, coalesce(exact.usd_per_mtok_in, bare.usd_per_mtok_in) AS usd_in,

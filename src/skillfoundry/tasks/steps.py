@@ -13,6 +13,7 @@ from prefect.runtime import task_run
 from skillfoundry import capture, evaluation
 from skillfoundry.evaluation import CaseRef, Sampling
 from skillfoundry.grading.grade import GradingContext
+from skillfoundry.grading.llm_judge import make_judge
 from skillfoundry.ids import canonical_json, content_id
 from skillfoundry.kernels.problems import get_problem
 from skillfoundry.llm.spec import Endpoint
@@ -181,16 +182,16 @@ def generate(
     data_dir: Path,
     concurrency: int,
     timeout_s: float,
-    skip_gen_ids: frozenset[str] = frozenset(),
+    skip: frozenset[tuple[str, int]] = frozenset(),
 ) -> list[GenerationRecord]:
-    """One batch: every (case, epoch) for one student and condition, concurrently; rows written once."""
+    """One batch: every (case, epoch) not in ``skip`` for one student and condition, concurrently."""
     model = str(endpoint.spec)
     key = sampling.key()
     planned = [
-        p
-        for p in evaluation.plan(cases, skill=skill, epochs=epochs, sampling=sampling)
-        if evaluation.generation_id(run_id, model, p.case_id, skill_id, p.epoch, key) not in skip_gen_ids
+        p for p in evaluation.plan(cases, skill=skill, epochs=epochs, sampling=sampling) if (p.case_id, p.epoch) not in skip
     ]
+    if not planned:
+        return []
     started = time.perf_counter()
     results = complete_batch_sync(
         endpoint, [p.request for p in planned], concurrency=concurrency, timeout_s=timeout_s
@@ -211,11 +212,17 @@ def generate(
 
 @task(name="grade", cache_policy=NO_CACHE)
 def grade(
-    generations: list[GenerationRecord], cases: list[CaseRef], *, data_dir: Path, cache_dir: Path
+    generations: list[GenerationRecord],
+    cases: list[CaseRef],
+    *,
+    data_dir: Path,
+    cache_dir: Path,
+    judge: Endpoint | None = None,
 ) -> int:
-    """Grade a batch and store grades and kernel builds; returns the number of grade rows."""
+    """Grade a batch and store grades, kernel builds and benchmarks; returns the number of grade rows."""
     by_id = {r.case_id: r.case for r in cases}
-    graded = evaluation.grade_generations(generations, by_id, GradingContext(cache_dir=cache_dir))
+    ctx = GradingContext(cache_dir=cache_dir, judge=make_judge(judge) if judge else None)
+    graded = evaluation.grade_generations(generations, by_id, ctx)
     write_rows(data_dir, "grades", graded.grades)
     write_rows(data_dir, "kernel_builds", graded.kernel_builds)
     write_rows(data_dir, "kernel_benchmarks", graded.kernel_benchmarks)
