@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -89,3 +90,37 @@ def test_lineage_links_trace_to_skill_to_evaluation(finished_run) -> None:
     con = catalog(data)
     kinds = set(con.execute("select src_kind || '->' || dst_kind from lineage where run_id = 'e2e'").fetchall())
     assert {("trace->skill",), ("skill->evaluation",)} <= kinds
+
+
+PREFECT_PROBE = """
+import asyncio, json, sys
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+async def main(flow_run_id):
+    async with get_client() as client:
+        run = await client.read_flow_run(flow_run_id)
+        arts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+        )
+        tasks = await client.read_task_runs()
+        print(json.dumps({"flow": run.state.type.value,
+                          "artifacts": sorted(a.key for a in arts if a.key),
+                          "tasks": sorted({t.name.rsplit("-", 1)[0] for t in tasks if t.flow_run_id == run.id})}))
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_prefect_recorded_the_flow_run_its_tasks_and_artifacts(finished_run) -> None:
+    data, env, _ = finished_run
+    (flow_run_id,) = catalog(data).execute("select prefect_flow_run_id from runs where run_id = 'e2e'").fetchone()
+    assert flow_run_id
+    probe = subprocess.run(
+        [sys.executable, "-c", PREFECT_PROBE, flow_run_id], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert seen["flow"] == "COMPLETED"
+    assert seen["artifacts"] == ["skill-lift", "skill-lift-report"]
+    assert {"capture-trace", "extract-skill", "generate", "grade"} <= set(seen["tasks"])
