@@ -189,8 +189,8 @@ def main() -> None:
             measure_lift(folder, "raw files (no rollups yet)")
             start = time.perf_counter()
             report = compact(folder)
-            print(f"compact: {report.rollups_written} run rollups in {time.perf_counter() - start:.0f} s")
-        measure_lift(folder, "after compact (per-run rollups)")
+            print(f"compact: {report.runs_rolled_up} runs rolled up in {time.perf_counter() - start:.0f} s")
+        measure_lift(folder, "after compact (rollup of cells)")
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

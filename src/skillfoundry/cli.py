@@ -101,7 +101,8 @@ def print_result(result: DistillResult) -> None:
     console.print(f"skill [bold]{result.skill_id}[/bold] at {result.skill_dir}")
     table = Table(title=f"Skill lift, run {result.run_id} (held-out test split)")
     for column in (
-        "student", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict", "lift/1k tok"
+        "student", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict", "lift/1k tok",
+        "leaks", "non-discr.",
     ):
         table.add_column(column)
     for r in result.lift:
@@ -116,6 +117,8 @@ def print_result(result: DistillResult) -> None:
             str(r.n_errors),
             r.verdict,
             fmt(r.lift_per_1k_tokens, signed=True),
+            str(r.leaks),
+            str(r.non_discriminating),
         )
     console.print(table)
 

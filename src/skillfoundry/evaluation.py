@@ -154,6 +154,7 @@ def grade_generations(
                     passed=outcome.passed,
                     score=outcome.score,
                     detail_json=canonical_json(outcome.detail),
+                    infra_error=bool(outcome.detail.get("infra_error", False)),
                 )
             )
         for build in bundle.kernel_builds:

@@ -124,3 +124,23 @@ def test_prefect_recorded_the_flow_run_its_tasks_and_artifacts(finished_run) -> 
     assert seen["flow"] == "COMPLETED"
     assert seen["artifacts"] == ["skill-lift", "skill-lift-report"]
     assert {"capture-trace", "extract-skill", "generate", "grade"} <= set(seen["tasks"])
+
+
+def test_non_discriminating_cases_are_stored_as_findings(finished_run) -> None:
+    data, _, _ = finished_run
+    con = catalog(data)
+    outcomes = con.execute(
+        """
+        select g.case_id, list(distinct gr.passed) from generations g join grades gr using (gen_id)
+        where g.run_id = 'e2e' group by g.case_id
+        """
+    ).fetchall()
+    expected = {
+        (case_id, "always-passes" if seen == [True] else "always-fails") for case_id, seen in outcomes if len(seen) == 1
+    }
+    found = set(
+        con.execute(
+            "select case_id, kind from skill_findings where run_id = 'e2e' and kind like 'always-%'"
+        ).fetchall()
+    )
+    assert found == expected

@@ -60,10 +60,10 @@ def test_compaction_preserves_every_query_result(seed: int, batches: int) -> Non
         write_in_batches(root, seed, batches)
         before = snapshot(root)
         report = compact(root)
-        assert report.partitions_merged > 0 and report.rollups_written == 2
+        assert report.partitions_merged > 0 and report.runs_rolled_up == 2
         for table in ("generations", "grades"):
             assert len(parts(root, table)) == 2  # one file per run
-        assert len(parts(root, CELLS)) == 2
+        assert len(parts(root, CELLS)) == 1  # every run's cells in one rollup file
         assert snapshot(root) == before
         assert compact(root).partitions_merged == 0  # idempotent
         assert snapshot(root) == before
@@ -102,7 +102,7 @@ def test_new_rows_after_compaction_bypass_the_stale_rollup(data_dir: Path) -> No
     assert n == 6 * 2 + 1
     fresh = snapshot(data_dir)
     report = compact(data_dir)
-    assert report.rollups_written == 1 and report.rollups_removed == 1
+    assert report.runs_rolled_up == 1 and report.rollup_files_replaced == 1
     assert snapshot(data_dir) == fresh
 
 
@@ -169,4 +169,27 @@ def test_files_from_before_a_new_nullable_column_read_and_merge(data_dir: Path) 
     before = snapshot(data_dir)
     assert [r[2] for r in before["kernel_builds"]] == ["g1", None]
     assert compact(data_dir).partitions_merged == 1
+    assert snapshot(data_dir) == before
+
+
+def test_crash_while_replacing_the_rollup_reads_the_same(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synthetic_store(data_dir, n_cases=5, epochs=2, runs=2, seed=12).write()
+    compact(data_dir)
+    synthetic_store(data_dir, n_cases=5, epochs=2, runs=3, seed=13).write()  # a new run, new files for the others
+    before = snapshot(data_dir)
+    real_unlink = Path.unlink
+
+    def crash_on_rollups(self: Path, missing_ok: bool = False) -> None:
+        if CELLS in self.parts:
+            raise KeyboardInterrupt("power cut")
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", crash_on_rollups)
+    with pytest.raises(KeyboardInterrupt):
+        compact(data_dir)
+    monkeypatch.undo()
+    assert len(parts(data_dir, CELLS)) == 2  # the new rollup and the old one, both claiming runs
+    assert snapshot(data_dir) == before
+    compact(data_dir)
+    assert len(parts(data_dir, CELLS)) == 1
     assert snapshot(data_dir) == before

@@ -76,8 +76,8 @@ def test_cli_commands(filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0 and db.exists()
     assert duckdb.connect(str(db), read_only=True).execute("SELECT count(*) FROM skill_lift").fetchone() == (2,)
     result = runner.invoke(app(), ["compact"])
-    assert result.exit_code == 0 and "wrote 2 rollups" in result.output
-    assert len(list((filled / CELLS).rglob("*.parquet"))) == 2
+    assert result.exit_code == 0 and "rolled up 2 runs" in result.output
+    assert len(list((filled / CELLS).rglob("*.parquet"))) == 1
 
 
 @pytest.mark.parametrize(

@@ -90,6 +90,12 @@ def evaluate(
         future.result()
 
 
+def check_cases(skill: Skill, skill_id: str, cases: list[CaseRef], *, run_id: str, data_dir: Path) -> None:
+    """Store the leak, duplicate and discrimination findings shown next to the lift."""
+    steps.check_skill(skill, skill_id, cases, run_id=run_id, data_dir=data_dir)
+    steps.check_discrimination(skill_id, cases, run_id=run_id, data_dir=data_dir)
+
+
 def train_failures(settings: Settings, run_id: str, skill_id: str, cases: list[CaseRef]) -> tuple[float, list[refine.Failure]]:
     """Pass rate of a skill on the train split and the failed answers (for the teacher to learn from)."""
     con = catalog(settings.data_dir)
@@ -160,6 +166,8 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
         )
         skill, record = refine_rounds(settings, teacher, students, skill, record, train_cases, run_id, sampling, judge)
         evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge)
+    check_cases(skill, record.skill_id, test_cases, run_id=run_id, data_dir=settings.data_dir)
+    steps.compact(settings.data_dir)
     lift = summarize(settings.data_dir, run_id)
     skill_dir = settings.data_dir / "skill_folders" / record.skill_id / skill.name
     return DistillResult(run_id=run_id, skill_id=record.skill_id, skill_dir=str(skill_dir), lift=lift)

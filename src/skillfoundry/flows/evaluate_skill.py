@@ -9,7 +9,7 @@ from prefect import flow
 from skillfoundry.config import Settings
 from skillfoundry.domain import cuda
 from skillfoundry.evaluation import Sampling
-from skillfoundry.flows.distill import DistillResult, evaluate
+from skillfoundry.flows.distill import DistillResult, check_cases, evaluate
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
 from skillfoundry.llm.servers import serving
@@ -63,6 +63,8 @@ def evaluate_skill(skill_dir: Path, settings: Settings, run_id: str) -> DistillR
                 sampling=sampling,
                 judge=endpoints[judge_spec] if judge_spec else None,
             )
+        check_cases(skill, record.skill_id, refs, run_id=run_id, data_dir=settings.data_dir)
+        steps.compact(settings.data_dir)
         lift = summarize(settings.data_dir, run_id)
     skill_path = settings.data_dir / "skill_folders" / record.skill_id / skill.name
     return DistillResult(run_id=run_id, skill_id=record.skill_id, skill_dir=str(skill_path), lift=lift)

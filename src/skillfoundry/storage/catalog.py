@@ -109,7 +109,7 @@ def create_views(
     if snapshot:
         _cell_views_with_rollups(con, inventory)
     else:
-        _view(con, "_cells", cells_view(None, "_raw_generations", "_raw_grades"))
+        _view(con, "_cells", cells_view({}, "_raw_generations", "_raw_grades"))
     prices_sql, cost_sql = cost_view(price_table(prices))
     _view(con, "_prices", prices_sql)
     _view(con, "_cases", cases_view())
@@ -124,11 +124,11 @@ def create_views(
 def _cell_views_with_rollups(con: duckdb.DuckDBPyConnection, inventory: Inventory) -> None:
     """``_cells`` from the current rollups plus raw counting of every run without one."""
     files = {t: inventory.tables[t].files for t in SOURCE_TABLES}
-    plan = plan_cells(files, [(r.path, r.run_id, r.sources) for r in inventory.rollups])
+    plan = plan_cells(files, inventory.rollups)
     for table in SOURCE_TABLES:
         pending = inventory.tables[table].subset(plan.pending[table])
         _view(con, f"_pending_{table}", files_view(table_spec(table), pending))
-    _view(con, "_cells", cells_view([str(p) for p in plan.fresh], "_pending_generations", "_pending_grades"))
+    _view(con, "_cells", cells_view(plan.fresh, "_pending_generations", "_pending_grades"))
 
 
 def _view(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:

@@ -161,14 +161,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command("compact")
     def compact(data_dir: DataDir = None) -> None:
-        """Merge small files per run and refresh the per-run rollups (query results do not change)."""
+        """Merge small files per run and refresh the rollup of cells (query results do not change)."""
         from skillfoundry.storage.compact import compact as run_compact
 
         report = guarded(lambda: run_compact(resolve_data_dir(data_dir)))
         console.print(
             f"merged {report.partitions_merged} partitions ({report.files_removed} files), "
-            f"wrote {report.rollups_written} rollups, removed {report.rollups_removed} stale rollups "
-            f"and {report.temp_files_removed} stale temp files",
+            f"rolled up {report.runs_rolled_up} runs (replacing {report.rollup_files_replaced} rollup files), "
+            f"removed {report.temp_files_removed} stale temp files",
             highlight=False,
             soft_wrap=True,
         )

@@ -1,9 +1,10 @@
-"""Merge each run partition's small files into one and refresh the per-run rollups.
+"""Merge each run partition's small files into one and refresh the rollup of cells.
 
 Safe at every step: a merged file is written (temp + rename) before the files it replaces are
 removed, so a crash in between leaves copies that readers count once; exact duplicate rows are
-dropped, rows that differ are all kept, so no query result changes. Rollups (``rollup.py``) are
-rebuilt for every run whose files changed, then rollups that no longer match are removed.
+dropped, rows that differ are all kept, so no query result changes. Then every run whose files
+changed since its rollup is counted again and all current cells are written as one rollup file
+(``rollup.py``) before the old rollup files are removed.
 """
 
 from __future__ import annotations
@@ -16,21 +17,15 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from skillfoundry.storage.convert import to_arrow
 from skillfoundry.storage.files import Inventory, scan
-from skillfoundry.storage.rollup import (
-    CELLS,
-    CELLS_SCHEMA,
-    SOURCE_TABLES,
-    fingerprint,
-    partition_of,
-    plan_cells,
-    rollup_metadata,
-)
+from skillfoundry.storage.rollup import CELLS, CELLS_SCHEMA, SOURCE_TABLES, partition_of, plan_cells, rollup_metadata
 from skillfoundry.storage.schemas import TABLES, table_spec
 from skillfoundry.storage.views import cells_sql, files_view
-from skillfoundry.storage.writer import TEMP_PREFIX, TEMP_SUFFIX, partition_dir, write_atomic, write_partition
+from skillfoundry.storage.writer import TEMP_PREFIX, TEMP_SUFFIX, write_atomic, write_partition
 
 STALE_TEMP_S = 3600.0
 
@@ -41,8 +36,8 @@ class CompactReport:
 
     partitions_merged: int
     files_removed: int
-    rollups_written: int
-    rollups_removed: int
+    runs_rolled_up: int
+    rollup_files_replaced: int
     temp_files_removed: int
 
 
@@ -96,33 +91,44 @@ def remove_stale_temps(data_dir: Path, older_than_s: float) -> int:
 
 
 def refresh_rollups(inventory: Inventory) -> tuple[int, int]:
-    """Build a rollup for every run without a current one; remove rollups that no longer match."""
+    """Count every run without a current rollup, then write the cells of all runs as one rollup file.
+
+    Returns (runs counted, old rollup files removed). Nothing is written when the one rollup file
+    there is already covers every run.
+    """
     files = {t: inventory.tables[t].files for t in SOURCE_TABLES}
-    rollups = [(r.path, r.run_id, r.sources) for r in inventory.rollups]
-    plan = plan_cells(files, rollups)
+    plan = plan_cells(files, inventory.rollups)
+    if not plan.stale_runs and len(inventory.rollups) <= 1 and all(runs is None for runs in plan.fresh.values()):
+        return 0, 0
     by_run: dict[str, dict[str, list[Path]]] = defaultdict(lambda: {t: [] for t in SOURCE_TABLES})
     for table in SOURCE_TABLES:
         for path in plan.pending[table]:
             run_id = partition_of(path)
             if run_id is not None:
                 by_run[run_id][table].append(path)
-    written = [
-        build_rollup(
-            inventory.data_dir, run_id, {t: inventory.tables[t].subset(paths) for t, paths in by_run[run_id].items()}
-        )
+    pieces = [
+        count_cells({t: inventory.tables[t].subset(paths) for t, paths in by_run[run_id].items()})
         for run_id in plan.stale_runs
     ]
-    keep = set(plan.fresh) | set(written)
-    dropped = 0
-    for path, _, _ in rollups:
-        if path not in keep:
-            path.unlink(missing_ok=True)
-            dropped += 1
-    return len(written), dropped
+    kept: list[str] = list(plan.stale_runs)
+    for path, runs in plan.fresh.items():
+        table = pq.read_table(path, schema=CELLS_SCHEMA)
+        if runs is not None:
+            table = table.filter(pc.is_in(table.column("run_id"), value_set=pa.array(runs)))
+        pieces.append(table)
+        kept.extend(runs if runs is not None else inventory.rollups[path])
+    sources = {run_id: plan.current[run_id] for run_id in kept}
+    combined = pa.concat_tables(pieces).replace_schema_metadata(rollup_metadata(sources))
+    folder = inventory.data_dir / CELLS
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(combined, folder / f"part-{uuid.uuid4().hex}.parquet")
+    for path in inventory.rollups:
+        path.unlink(missing_ok=True)
+    return len(plan.stale_runs), len(inventory.rollups)
 
 
-def build_rollup(data_dir: Path, run_id: str, sources: dict[str, dict[Path, tuple[str, ...]]]) -> Path:
-    """Count one run's cells from its generation and grade files (table -> file -> columns) into its rollup."""
+def count_cells(sources: dict[str, dict[Path, tuple[str, ...]]]) -> pa.Table:
+    """The cells of one run from its generation and grade files (table -> file -> columns)."""
     con = duckdb.connect()
     try:
         for table, layouts in sources.items():
@@ -130,9 +136,4 @@ def build_rollup(data_dir: Path, run_id: str, sources: dict[str, dict[Path, tupl
         arrow = con.sql(cells_sql("generations", "grades")).to_arrow_table()
     finally:
         con.close()
-    table = pa.Table.from_arrays(
-        [arrow.column(f.name).cast(f.type) for f in CELLS_SCHEMA], schema=CELLS_SCHEMA
-    ).replace_schema_metadata(rollup_metadata(fingerprint(p for layouts in sources.values() for p in layouts)))
-    folder = partition_dir(data_dir, CELLS, run_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    return write_atomic(table, folder / f"part-{uuid.uuid4().hex}.parquet")
+    return pa.Table.from_arrays([arrow.column(f.name).cast(f.type) for f in CELLS_SCHEMA], schema=CELLS_SCHEMA)

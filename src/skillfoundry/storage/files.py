@@ -7,6 +7,7 @@ with columns that do not match is an error naming the file, never skipped in sil
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from skillfoundry.storage.errors import StorageError
-from skillfoundry.storage.rollup import CELLS, CELLS_SCHEMA, META_SOURCES, partition_of
+from skillfoundry.storage.rollup import CELLS, CELLS_SCHEMA, META_SOURCES
 from skillfoundry.storage.schemas import META_TABLE, META_VERSION, SCHEMA_VERSION, TABLES, table_spec
 
 ARROW_SCHEMA_KEY = b"ARROW:schema"
@@ -37,21 +38,12 @@ class TableFiles:
 
 
 @dataclass(frozen=True)
-class Rollup:
-    """A checked rollup file of one run and the fingerprint of the sources it was built from."""
-
-    path: Path
-    run_id: str
-    sources: str
-
-
-@dataclass(frozen=True)
 class Inventory:
     """Every table's checked files (and the rollups) under one data dir (absolute paths)."""
 
     data_dir: Path
     tables: dict[str, TableFiles]
-    rollups: tuple[Rollup, ...] = ()
+    rollups: dict[Path, dict[str, str]] = field(default_factory=dict)  # rollup file -> run id -> fingerprint
 
 
 def data_dir_path(data_dir: Path | str) -> Path:
@@ -81,7 +73,7 @@ def scan(data_dir: Path | str, tables: Iterable[str] = TABLES) -> Inventory:
     out = {}
     for table, files in found.items():
         out[table] = TableFiles({path: tuple(check_file(table, path, metadata.get(str(path), {}))) for path in files})
-    rollups = tuple(check_rollup(path, metadata.get(str(path), {})) for path in rollup_files)
+    rollups = {path: check_rollup(path, metadata.get(str(path), {})) for path in rollup_files}
     return Inventory(root, out, rollups)
 
 
@@ -154,15 +146,19 @@ def check_file(table: str, path: Path, metadata: dict[bytes, bytes]) -> list[str
     return schema.names
 
 
-def check_rollup(path: Path, metadata: dict[bytes, bytes]) -> Rollup:
-    """Check a rollup file's metadata and schema; return it with its run and source fingerprint."""
-    run_id = partition_of(path)
-    if metadata.get(META_TABLE) != CELLS.encode() or META_SOURCES not in metadata or run_id is None:
-        raise StorageError(f"{path}: not a skillfoundry rollup file (no rollup metadata or no run_id folder)")
+def check_rollup(path: Path, metadata: dict[bytes, bytes]) -> dict[str, str]:
+    """Check a rollup file's metadata and schema; return its sources (run id -> fingerprint)."""
+    if metadata.get(META_TABLE) != CELLS.encode() or META_SOURCES not in metadata:
+        raise StorageError(f"{path}: not a skillfoundry rollup file (no rollup metadata)")
     version = metadata.get(META_VERSION, b"").decode("utf-8", "replace")
     if version != str(SCHEMA_VERSION) or ARROW_SCHEMA_KEY not in metadata:
         raise StorageError(f"{path}: rollup schema version {version!r} is not supported (expected {SCHEMA_VERSION})")
-    schema = _arrow_schema(metadata[ARROW_SCHEMA_KEY])
-    if not schema.remove_metadata().equals(CELLS_SCHEMA.remove_metadata()):
+    if not _arrow_schema(metadata[ARROW_SCHEMA_KEY]).remove_metadata().equals(CELLS_SCHEMA):
         raise StorageError(f"{path}: rollup columns do not match (expected {', '.join(CELLS_SCHEMA.names)})")
-    return Rollup(path, run_id, metadata[META_SOURCES].decode())
+    try:
+        sources = json.loads(metadata[META_SOURCES])
+    except ValueError:
+        sources = None
+    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
+        raise StorageError(f"{path}: rollup sources are not a JSON object of run id -> fingerprint")
+    return sources

@@ -97,6 +97,7 @@ class GradeRecord(Record):
     passed: bool
     score: float
     detail_json: str
+    infra_error: bool | None = None  # True: the grader, not the answer, failed (e.g. judge unreachable)
 
 
 class KernelBuildRecord(Record):
@@ -147,3 +148,13 @@ class LineageRecord(Record):
     dst_kind: str
     dst_id: str
     prefect_task_run_id: str | None = None
+
+
+class SkillFindingRecord(Record):
+    """A quality finding about a skill and its cases: a leak, a non-discriminating or duplicate case."""
+
+    finding_id: str
+    skill_id: str
+    kind: str
+    case_id: str
+    detail: str

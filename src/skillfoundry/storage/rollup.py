@@ -1,16 +1,18 @@
-"""Per-run rollups of generations and grades ("cells"), so lift queries skip per-answer work.
+"""Rollups of generations and grades per run ("cells"), so lift queries skip per-answer work.
 
 A cell counts the answers of one (run, model, skill, condition, sampling key, case). ``compact``
-writes one rollup file per run under ``<data_dir>/_cells/run_id=<id>/`` whose metadata records a
-fingerprint of the run's generation and grade files. A reader uses a rollup only while that
-fingerprint still matches the files on disk; any other run is counted from its raw rows by the
-same SQL, so results are identical either way (a generation is its gen_id within its run, and its
-grades are the grade rows of that run with that gen_id).
+keeps the cells of every run in one rollup file, ``<data_dir>/_cells/part-<uuid>.parquet``, whose
+metadata maps each run id to a fingerprint of that run's generation and grade files. A reader takes
+a run's cells from a rollup only while the fingerprint still matches the files on disk; any other
+run is counted from its raw rows by the same SQL, so results are identical either way (a
+generation is its gen_id within its run, and its grades are the grade rows of that run with that
+gen_id).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +24,11 @@ from skillfoundry.storage.schemas import INT, META_TABLE, META_VERSION, SCHEMA_V
 CELLS = "_cells"
 META_SOURCES = b"skillfoundry.sources"
 SOURCE_TABLES = ("generations", "grades")
+CELL_KEYS = ("run_id", "model", "skill_id", "condition", "sampling_key", "case_id")
+CELL_COUNTS = ("n_gens", "n_errors", "n_ungraded", "n_graded", "n_passed", "n_epochs")
 CELLS_SCHEMA = pa.schema(
-    [
-        pa.field(name, STR, nullable=name == "skill_id")
-        for name in ("run_id", "model", "skill_id", "condition", "sampling_key", "case_id")
-    ]
-    + [
-        pa.field(name, INT, nullable=False)
-        for name in ("n_gens", "n_errors", "n_ungraded", "n_graded", "n_passed", "n_epochs")
-    ]
+    [pa.field(name, STR, nullable=name == "skill_id") for name in CELL_KEYS]
+    + [pa.field(name, INT, nullable=False) for name in CELL_COUNTS]
 )
 
 
@@ -46,23 +44,35 @@ def fingerprint(files: Iterable[Path]) -> str:
     return hashlib.sha256("\n".join(entries).encode()).hexdigest()
 
 
-def rollup_metadata(sources: str) -> dict[bytes, bytes]:
-    return {META_TABLE: CELLS.encode(), META_VERSION: str(SCHEMA_VERSION).encode(), META_SOURCES: sources.encode()}
+def rollup_metadata(sources: Mapping[str, str]) -> dict[bytes, bytes]:
+    """File metadata of a rollup holding the runs of ``sources`` (run id -> fingerprint)."""
+    return {
+        META_TABLE: CELLS.encode(),
+        META_VERSION: str(SCHEMA_VERSION).encode(),
+        META_SOURCES: json.dumps(dict(sorted(sources.items()))).encode(),
+    }
 
 
 @dataclass(frozen=True)
 class CellPlan:
-    """Current rollup files, the generation/grade files to count raw, and the runs without a rollup."""
+    """Where each run's cells come from.
 
-    fresh: list[Path]
+    ``fresh``: rollup file -> the runs to read from it (None: all of its runs). ``pending``: the
+    generation and grade files to count raw. ``current``: fingerprint of every run's files now.
+    ``stale_runs``: runs in a run folder that no rollup covers.
+    """
+
+    fresh: dict[Path, tuple[str, ...] | None]
     pending: dict[str, list[Path]]
+    current: dict[str, str]
     stale_runs: list[str]
 
 
-def plan_cells(files_by_table: Mapping[str, Iterable[Path]], rollups: Iterable[tuple[Path, str, str]]) -> CellPlan:
+def plan_cells(files_by_table: Mapping[str, Iterable[Path]], rollups: Mapping[Path, Mapping[str, str]]) -> CellPlan:
     """Split the runs into those with a current rollup and those to count from raw rows.
 
-    ``rollups`` holds (path, run_id, sources fingerprint) of every rollup file found. Files
+    ``rollups`` maps each rollup file to its sources (run id -> fingerprint at build time); a run
+    covered by several current rollups (a compaction cut short) is read from the first. Files
     outside a ``run_id=`` folder are always counted raw.
     """
     by_run: dict[str, dict[str, list[Path]]] = {}
@@ -75,12 +85,17 @@ def plan_cells(files_by_table: Mapping[str, Iterable[Path]], rollups: Iterable[t
             else:
                 by_run.setdefault(run_id, {t: [] for t in SOURCE_TABLES})[table].append(path)
     current = {run_id: fingerprint(p for paths in tables.values() for p in paths) for run_id, tables in by_run.items()}
-    fresh: dict[str, Path] = {}
-    for path, run_id, sources in sorted(rollups):
-        if current.get(run_id) == sources and run_id not in fresh:
-            fresh[run_id] = path
-    stale = sorted(run_id for run_id in by_run if run_id not in fresh)
+    taken: dict[str, Path] = {}
+    for path in sorted(rollups):
+        for run_id, sources in rollups[path].items():
+            if current.get(run_id) == sources and run_id not in taken:
+                taken[run_id] = path
+    fresh: dict[Path, tuple[str, ...] | None] = {}
+    for path in sorted(set(taken.values())):
+        runs = tuple(sorted(r for r, p in taken.items() if p == path))
+        fresh[path] = None if len(runs) == len(rollups[path]) else runs
+    stale = sorted(run_id for run_id in by_run if run_id not in taken)
     for run_id in stale:
         for table, paths in by_run[run_id].items():
             pending[table].extend(paths)
-    return CellPlan(sorted(fresh.values()), {t: sorted(p) for t, p in pending.items()}, stale)
+    return CellPlan(fresh, {t: sorted(p) for t, p in pending.items()}, current, stale)

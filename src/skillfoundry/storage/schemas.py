@@ -23,6 +23,7 @@ from skillfoundry.storage.records import (
     KernelBuildRecord,
     LineageRecord,
     RunRecord,
+    SkillFindingRecord,
     SkillRecord,
     TestCaseRecord,
     TraceRecord,
@@ -121,6 +122,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("passed", BOOL, REQ),
         ("score", FLOAT, REQ),
         ("detail_json", STR, REQ),
+        ("infra_error", BOOL, OPT),
     ),
     "kernel_builds": _schema(
         ("run_id", STR, REQ),
@@ -169,6 +171,14 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("dst_id", STR, REQ),
         ("prefect_task_run_id", STR, OPT),
     ),
+    "skill_findings": _schema(
+        ("run_id", STR, REQ),
+        ("finding_id", STR, REQ),
+        ("skill_id", STR, REQ),
+        ("kind", STR, REQ),
+        ("case_id", STR, REQ),
+        ("detail", STR, REQ),
+    ),
 }
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -181,6 +191,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "kernel_builds": KernelBuildRecord,
     "kernel_benchmarks": KernelBenchmarkRecord,
     "lineage": LineageRecord,
+    "skill_findings": SkillFindingRecord,
 }
 
 ID_COLUMNS: dict[str, str] = {
@@ -193,6 +204,7 @@ ID_COLUMNS: dict[str, str] = {
     "kernel_builds": "build_id",
     "kernel_benchmarks": "bench_id",
     "lineage": "edge_id",
+    "skill_findings": "finding_id",
 }
 
 TABLES: tuple[str, ...] = tuple(SCHEMAS)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from skillfoundry.storage.rollup import CELL_COUNTS, CELL_KEYS
 from skillfoundry.storage.schemas import TIME, TableSpec
 from skillfoundry.storage.stats import FMIX_MULTIPLIERS, MASK32, POISSON_THRESHOLDS, SALT_MULTIPLIER
 
@@ -48,9 +49,7 @@ KERNEL_THRESHOLDS: tuple[tuple[str, float], ...] = (
     ("fast_1_5", 1.5),
     ("fast_2", 2.0),
 )
-CELL_KEYS = ("run_id", "model", "skill_id", "condition", "sampling_key", "case_id")
 GROUP_KEYS = ("run_id", "model", "skill_id", "sampling_key")
-CELL_COUNTS = ("n_gens", "n_errors", "n_ungraded", "n_graded", "n_passed", "n_epochs")
 
 
 @dataclass(frozen=True)
@@ -122,33 +121,39 @@ def cells_sql(generations: str, grades: str) -> str:
     """Generations counted per (run, model, skill, condition, sampling key, case).
 
     A generation is its gen_id within its run (copies are counted once); its grades are the grade
-    rows of the same run and gen_id, and it passes when all of them pass.
+    rows of the same run and gen_id, and it passes when all of them pass. A grade that failed for
+    infrastructure reasons (``infra_error``) makes its generation an error: neither pass nor fail.
     """
     return f"""
 SELECT {columns(CELL_KEYS, "g.")},
        count(*)::BIGINT AS n_gens,
-       count(*) FILTER (WHERE g.error_kind IS NOT NULL)::BIGINT AS n_errors,
+       count(*) FILTER (WHERE g.error_kind IS NOT NULL OR p.infra)::BIGINT AS n_errors,
        count(*) FILTER (WHERE g.error_kind IS NULL AND p.passed IS NULL)::BIGINT AS n_ungraded,
-       count(*) FILTER (WHERE g.error_kind IS NULL AND p.passed IS NOT NULL)::BIGINT AS n_graded,
-       count(*) FILTER (WHERE g.error_kind IS NULL AND p.passed)::BIGINT AS n_passed,
+       count(*) FILTER (WHERE g.error_kind IS NULL AND p.passed IS NOT NULL AND NOT p.infra)::BIGINT AS n_graded,
+       count(*) FILTER (WHERE g.error_kind IS NULL AND p.passed AND NOT p.infra)::BIGINT AS n_passed,
        count(DISTINCT g.epoch)::BIGINT AS n_epochs
 FROM (SELECT DISTINCT ON (run_id, gen_id) {columns(("gen_id", *CELL_KEYS, "epoch", "error_kind"))}
       FROM {generations}) g
-LEFT JOIN (SELECT run_id, gen_id, bool_and(passed) AS passed FROM {grades} GROUP BY run_id, gen_id) p
+LEFT JOIN (SELECT run_id, gen_id, bool_and(passed) AS passed, bool_or(coalesce(infra_error, false)) AS infra
+           FROM {grades} GROUP BY run_id, gen_id) p
        ON p.run_id = g.run_id AND p.gen_id = g.gen_id
 GROUP BY {columns(CELL_KEYS, "g.")}"""
 
 
-def cells_view(rollups: Sequence[str] | None, generations: str, grades: str) -> str:
-    """Current rollup rows plus the cells of every other run counted from its raw rows."""
-    raw = cells_sql(generations, grades)
-    if not rollups:
-        return raw
-    files = "[" + ", ".join(literal(s) for s in rollups) + "]"
+def cells_view(rollups: Mapping[Path, Sequence[str] | None], generations: str, grades: str) -> str:
+    """Cells from current rollups (file -> runs to take, None: all) plus every other run counted raw."""
     counts = ", ".join(f"{ident(n)}::BIGINT AS {ident(n)}" for n in CELL_COUNTS)
-    return (
-        f"SELECT {columns(CELL_KEYS)}, {counts} FROM read_parquet({files}, hive_partitioning = false) UNION ALL ({raw})"
-    )
+    select = f"SELECT {columns(CELL_KEYS)}, {counts} FROM read_parquet"
+    parts = []
+    whole = [str(p) for p, runs in sorted(rollups.items()) if runs is None]
+    if whole:
+        parts.append(f"{select}([{', '.join(literal(p) for p in whole)}], hive_partitioning = false)")
+    for path, runs in sorted(rollups.items()):
+        if runs is not None:
+            wanted = ", ".join(literal(r) for r in runs)
+            parts.append(f"{select}({literal(str(path))}, hive_partitioning = false) WHERE run_id IN ({wanted})")
+    parts.append(f"({cells_sql(generations, grades)})")
+    return "\nUNION ALL\n".join(parts)
 
 
 CASE_KEY_SQL = "('0x' || left(md5(case_id), 16))::UBIGINT"

@@ -21,17 +21,22 @@ from skillfoundry.llm.student import complete_batch_sync
 from skillfoundry.skills import extract, refine
 from skillfoundry.skills.folder import skill_id as compute_skill_id
 from skillfoundry.skills.folder import write_skill
-from skillfoundry.skills.model import Skill, TestCase
+from skillfoundry.skills.leaks import find_leaks
+from skillfoundry.skills.model import CaseFinding, Skill, TestCase
+from skillfoundry.skills.quality import duplicate_cases, non_discriminating
 from skillfoundry.skills.render import render_skill_md
 from skillfoundry.skills.tokens import skill_tokens
 from skillfoundry.storage.records import (
     Condition,
     GenerationRecord,
     LineageRecord,
+    SkillFindingRecord,
     SkillRecord,
     TestCaseRecord,
     TraceRecord,
 )
+from skillfoundry.storage.catalog import catalog
+from skillfoundry.storage.compact import compact as compact_store
 from skillfoundry.storage.writer import write_rows
 
 
@@ -227,3 +232,51 @@ def grade(
     write_rows(data_dir, "kernel_builds", graded.kernel_builds)
     write_rows(data_dir, "kernel_benchmarks", graded.kernel_benchmarks)
     return len(graded.grades)
+
+
+def finding_rows(findings: list[CaseFinding], *, run_id: str, skill_id: str) -> list[SkillFindingRecord]:
+    return [
+        SkillFindingRecord(
+            run_id=run_id,
+            finding_id=content_id(run_id, skill_id, f.kind, f.case_id),
+            skill_id=skill_id,
+            kind=f.kind,
+            case_id=f.case_id,
+            detail=f.detail,
+        )
+        for f in findings
+    ]
+
+
+@task(name="check-skill", cache_policy=NO_CACHE)
+def check_skill(skill: Skill, skill_id: str, cases: list[CaseRef], *, run_id: str, data_dir: Path) -> int:
+    """Leaks (the skill carries a case's answer) and duplicate cases, stored in skill_findings."""
+    by_id = {r.case_id: r.case for r in cases}
+    rows = finding_rows(find_leaks(skill, by_id) + duplicate_cases(by_id), run_id=run_id, skill_id=skill_id)
+    write_rows(data_dir, "skill_findings", rows)
+    return len(rows)
+
+
+@task(name="check-discrimination", cache_policy=NO_CACHE)
+def check_discrimination(skill_id: str, cases: list[CaseRef], *, run_id: str, data_dir: Path) -> int:
+    """Cases that every condition passes or fails in this run (they cannot show a lift)."""
+    results = catalog(data_dir).execute(
+        """
+        select g.case_id, g.condition, bool_and(gr.passed)
+        from generations g join grades gr on gr.run_id = g.run_id and gr.gen_id = g.gen_id
+        where g.run_id = $run and (g.skill_id = $skill or g.skill_id is null) and g.error_kind is null
+          and g.case_id in (select unnest($cases::varchar[]))
+        group by g.run_id, g.gen_id, g.case_id, g.condition
+        having not bool_or(coalesce(gr.infra_error, false))
+        """,
+        {"run": run_id, "skill": skill_id, "cases": [c.case_id for c in cases]},
+    ).fetchall()
+    rows = finding_rows(non_discriminating(results), run_id=run_id, skill_id=skill_id)
+    write_rows(data_dir, "skill_findings", rows)
+    return len(rows)
+
+
+@task(name="compact", cache_policy=NO_CACHE)
+def compact(data_dir: Path) -> None:
+    """Merge this run's small files and refresh its rollups (query results do not change)."""
+    compact_store(data_dir)

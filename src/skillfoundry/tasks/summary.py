@@ -42,6 +42,8 @@ class LiftRow(BaseModel):
     n_errors: int
     verdict: str
     skill_tokens: int
+    leaks: int
+    non_discriminating: int
 
     @property
     def lift_per_1k_tokens(self) -> float | None:
@@ -54,28 +56,34 @@ def lift_rows(data_dir: Path, run_id: str) -> list[LiftRow]:
     columns = ", ".join(f"l.{c}" for c in LIFT_COLUMNS)
     cur = con.execute(
         f"""
-        select {columns}, s.tokens from skill_lift l join skills s using (skill_id)
-        where l.run_id = ? and l.split = 'test' order by l.model
+        select {columns}, s.tokens,
+               count(f.finding_id) filter (where f.kind like 'leak-%'),
+               count(f.finding_id) filter (where f.kind in ('always-passes', 'always-fails'))
+        from skill_lift l join skills s using (skill_id)
+        left join skill_findings f on f.run_id = l.run_id and f.skill_id = l.skill_id
+        where l.run_id = ? and l.split = 'test'
+        group by all order by l.model
         """,
         [run_id],
     )
-    return [
-        LiftRow(**dict(zip(LIFT_COLUMNS, row[:-1], strict=True)), skill_tokens=row[-1]) for row in cur.fetchall()
-    ]
+    extra = ("skill_tokens", "leaks", "non_discriminating")
+    return [LiftRow(**dict(zip((*LIFT_COLUMNS, *extra), row, strict=True))) for row in cur.fetchall()]
 
 
 def lift_markdown(run_id: str, rows: list[LiftRow]) -> str:
     lines = [
         f"# Skill lift, run `{run_id}`",
         "",
-        "| student | baseline | with skill | lift | 95% CI | p | n cases x epochs | verdict | lift / 1k skill tokens |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| student | baseline | with skill | lift | 95% CI | p | n cases x epochs | verdict | lift / 1k skill tokens "
+        "| leaks | non-discriminating cases |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r.model} | {fmt(r.baseline_pass_rate)} | {fmt(r.skill_pass_rate)} | {fmt(r.lift, signed=True)} "
             f"| [{fmt(r.ci_low, signed=True)}, {fmt(r.ci_high, signed=True)}] | {fmt(r.p_value)} "
-            f"| {r.n_cases} x {r.n_epochs} | {r.verdict} | {fmt(r.lift_per_1k_tokens, signed=True)} |"
+            f"| {r.n_cases} x {r.n_epochs} | {r.verdict} | {fmt(r.lift_per_1k_tokens, signed=True)} "
+            f"| {r.leaks} | {r.non_discriminating} |"
         )
     return "\n".join(lines)
 
