@@ -18,9 +18,10 @@ from skillfoundry.skills.model import Skill
 from skillfoundry.storage.baselines import existing_baselines
 from skillfoundry.storage.catalog import catalog
 from skillfoundry.flows.run_status import recorded_run
+from skillfoundry.storage.query import LiftSummary
 from skillfoundry.storage.records import SkillRecord
 from skillfoundry.tasks import steps
-from skillfoundry.tasks.summary import LiftRow, summarize
+from skillfoundry.tasks.summary import summarize
 
 
 class DistillResult(BaseModel):
@@ -29,7 +30,7 @@ class DistillResult(BaseModel):
     run_id: str
     skill_id: str
     skill_dir: str
-    lift: list[LiftRow]
+    lift: list[LiftSummary]
 
 
 def answered(data_dir: Path, run_id: str, model: str, skill_id: str) -> frozenset[tuple[str, int]]:

@@ -127,7 +127,11 @@ class ManagedServer:
         assert self.log_path is not None
         with open(self.log_path, "wb") as log_file:
             self.process = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+                [sys.executable, "-m", "skillfoundry.llm.leash", str(os.getpid()), "--", *cmd],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         with _LIVE_LOCK:
             _LIVE.add(self)
@@ -238,6 +242,9 @@ class LlamaServer(ManagedServer):
             str(self.binary), "-m", str(self.model_path), "--host", HOST, "--port", str(self.port),
             "-t", str(self.threads), "-np", str(self.slots), "-c", str(self.slots * self.ctx_per_slot),
             "--jinja", "--alias", self.alias,
+            # Sleep rather than spin between batches: spinning threads of two servers (or a server and
+            # the graders) on a small machine slow each other down by an order of magnitude.
+            "--poll", "0",
         ]
 
     def start(self) -> Self:

@@ -148,6 +148,36 @@ class LiftSummary(BaseModel):
     ci_high: float | None
     p_value: float | None
     verdict: str
+    skill_tokens: int | None
+    leaks: int
+    non_discriminating: int
+
+    @property
+    def lift_per_1k_tokens(self) -> float | None:
+        """Lift bought per 1,000 tokens of skill text loaded into the student's context."""
+        if self.lift is None or not self.skill_tokens:
+            return None
+        return self.lift * 1000 / self.skill_tokens
+
+
+LIFT_SQL = """
+SELECT l.model, l.skill_id, l.sampling_key, l.n_cases, l.n_epochs, l.n_errors, l.baseline_pass_rate,
+       l.skill_pass_rate, l.lift, l.ci_low, l.ci_high, l.p_value, l.verdict,
+       any_value(s.tokens) AS skill_tokens,
+       count(DISTINCT f.finding_id) FILTER (WHERE f.kind LIKE 'leak-%') AS leaks,
+       count(DISTINCT f.finding_id) FILTER (WHERE f.kind IN ('always-passes', 'always-fails')) AS non_discriminating
+FROM skill_lift l
+LEFT JOIN skills s USING (skill_id)
+LEFT JOIN skill_findings f ON f.run_id = l.run_id AND f.skill_id = l.skill_id
+WHERE l.run_id = ?
+GROUP BY ALL
+ORDER BY l.model, l.skill_id
+"""
+
+
+def run_lift(con: duckdb.DuckDBPyConnection, run_id: str) -> list[LiftSummary]:
+    """Lift per student and skill of one run (held-out test split), with skill tokens and findings."""
+    return [LiftSummary(**row) for row in _records(con, LIFT_SQL, [run_id])]
 
 
 class CostSummary(BaseModel):
@@ -203,11 +233,7 @@ def show_run(data_dir: Path | str, run_id: str, *, min_cases: int = DEFAULT_MIN_
         if not runs:
             raise StorageError(f"run {run_id!r} not found in {data_dir}")
         config = _records(con, "SELECT config_json FROM runs WHERE run_id = ?", [run_id])
-        lift = _records(
-            con,
-            f"SELECT {', '.join(LiftSummary.model_fields)} FROM skill_lift WHERE run_id = ? ORDER BY model, skill_id",
-            [run_id],
-        )
+        lift = run_lift(con, run_id)
         cost = _records(
             con,
             f"SELECT {', '.join(CostSummary.model_fields)} FROM cost WHERE run_id = ? ORDER BY role, model",
@@ -222,7 +248,7 @@ def show_run(data_dir: Path | str, run_id: str, *, min_cases: int = DEFAULT_MIN_
     return RunDetail(
         run=RunSummary(**runs[0]),
         config=parsed if isinstance(parsed, dict) else {"config": parsed},
-        lift=[LiftSummary(**row) for row in lift],
+        lift=lift,
         cost=[CostSummary(**row) for row in cost],
     )
 

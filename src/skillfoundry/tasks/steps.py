@@ -17,6 +17,7 @@ from skillfoundry.grading.llm_judge import make_judge
 from skillfoundry.ids import canonical_json, content_id
 from skillfoundry.kernels.problems import get_problem
 from skillfoundry.llm.spec import Endpoint
+from skillfoundry.llm.structured import StructuredResult
 from skillfoundry.llm.student import complete_batch_sync
 from skillfoundry.skills import extract, refine
 from skillfoundry.skills.folder import skill_id as compute_skill_id
@@ -51,6 +52,29 @@ def lineage(run_id: str, src_kind: str, src_id: str, dst_kind: str, dst_id: str)
         dst_kind=dst_kind,
         dst_id=dst_id,
         prefect_task_run_id=str(task_run_id) if task_run_id else None,
+    )
+
+
+def teacher_call_trace(
+    run_id: str, task_id: str, endpoint: Endpoint, calls: list[StructuredResult], latency_s: float
+) -> TraceRecord:
+    """A trace row for the teacher's structured calls (extraction, refinement), so every teacher token
+    and dollar is on record next to the agent-loop traces."""
+    messages_json = canonical_json([{"role": "assistant", "content": c.raw} for c in calls])
+    return TraceRecord(
+        run_id=run_id,
+        trace_id=content_id(run_id, task_id, str(endpoint.spec), messages_json),
+        task_id=task_id,
+        model=str(endpoint.spec),
+        messages_json=messages_json,
+        tool_calls=0,
+        turns=sum(c.attempts for c in calls),
+        input_tokens=sum(c.input_tokens for c in calls),
+        output_tokens=sum(c.output_tokens for c in calls),
+        cost_usd=sum(c.cost_usd for c in calls),
+        latency_s=latency_s,
+        stop_reason="structured",
+        final_text=calls[-1].raw if calls else "",
     )
 
 
@@ -115,12 +139,14 @@ def extract_skill(
     max_tokens: int,
 ) -> tuple[Skill, SkillRecord, list[TestCase]]:
     messages = [m for t in traces for m in json.loads(t.messages_json)]
-    skill, practice, _calls = extract.extract_skill(
+    started = time.perf_counter()
+    skill, practice, calls = extract.extract_skill(
         endpoint, task_prompt=task_prompt, messages=messages, n_cases=n_cases, max_tokens=max_tokens
     )
-    record = store_skill(
-        skill, run_id=run_id, data_dir=data_dir, round_=0, parent_skill_id=None, trace_ids=[t.trace_id for t in traces]
-    )
+    call_trace = teacher_call_trace(run_id, "extract-skill", endpoint, calls, time.perf_counter() - started)
+    write_rows(data_dir, "traces", [call_trace])
+    trace_ids = [t.trace_id for t in traces] + [call_trace.trace_id]
+    record = store_skill(skill, run_id=run_id, data_dir=data_dir, round_=0, parent_skill_id=None, trace_ids=trace_ids)
     return skill, record, practice
 
 
@@ -136,14 +162,13 @@ def refine_skill(
     round_: int,
     max_tokens: int,
 ) -> tuple[Skill, SkillRecord]:
-    revised, _ = refine.refine_skill(endpoint, skill, failures, max_tokens=max_tokens)
+    started = time.perf_counter()
+    revised, call = refine.refine_skill(endpoint, skill, failures, max_tokens=max_tokens)
+    call_trace = teacher_call_trace(run_id, f"refine-skill-{round_}", endpoint, [call], time.perf_counter() - started)
+    write_rows(data_dir, "traces", [call_trace])
+    trace_ids = ([parent.trace_id] if parent.trace_id else []) + [call_trace.trace_id]
     record = store_skill(
-        revised,
-        run_id=run_id,
-        data_dir=data_dir,
-        round_=round_,
-        parent_skill_id=parent.skill_id,
-        trace_ids=[parent.trace_id] if parent.trace_id else [],
+        revised, run_id=run_id, data_dir=data_dir, round_=round_, parent_skill_id=parent.skill_id, trace_ids=trace_ids
     )
     return revised, record
 

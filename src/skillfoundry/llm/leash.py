@@ -1,0 +1,47 @@
+"""Run a server as a child and kill it when our parent dies, even by SIGKILL.
+
+``python -m skillfoundry.llm.leash PARENT_PID -- CMD...``: started in its own session by
+``ManagedServer``, so a signal to the process group reaches the server too. Every half second it
+checks that PARENT_PID is still its parent; once it is not (the parent died and we were re-parented),
+it stops the server (SIGTERM, then SIGKILL) and exits. Without it a killed pipeline leaves a
+llama-server spinning on the machine's cores.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+POLL_S = 0.5
+GRACE_S = 5.0
+
+
+def stop(child: subprocess.Popen[bytes]) -> None:
+    child.terminate()
+    try:
+        child.wait(GRACE_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] != "--":
+        print("usage: python -m skillfoundry.llm.leash PARENT_PID -- CMD...", file=sys.stderr)
+        return 2
+    parent = int(argv[0])
+    child = subprocess.Popen(argv[2:])
+    while True:
+        code = child.poll()
+        if code is not None:
+            return code
+        if os.getppid() != parent:
+            stop(child)
+            return 1
+        time.sleep(POLL_S)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
