@@ -1,0 +1,53 @@
+"""Refinement in `distill`: new skill versions from TRAIN failures, the best on train is evaluated on test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from skillfoundry.storage.catalog import catalog
+
+pytestmark = pytest.mark.server
+
+
+def test_refinement_makes_a_child_version_and_evaluates_the_best_on_train(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "SKILLFOUNDRY_MAX_TOKENS": "64",
+        "SKILLFOUNDRY_TEACHER_MAX_TOKENS": "256",
+    }
+    env.pop("ANTHROPIC_API_KEY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "skillfoundry", "run", "--cases", "1", "--epochs", "1", "--train-cases", "1",
+         "--refine-rounds", "1", "--data-dir", str(data), "--run-id", "rf"],
+        capture_output=True, text=True, env=env, timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    con = catalog(data)
+    versions = con.execute("select skill_id, parent_skill_id, round from skills order by round").fetchall()
+    assert [v[2] for v in versions] == [0, 1]
+    assert versions[1][1] == versions[0][0]
+    assert con.execute("select count(*) from lineage where src_kind = 'skill' and dst_kind = 'skill'").fetchone()[0] == 1
+    train_rates = dict(
+        con.execute(
+            """
+            select p.skill_id, p.pass_rate from pass_rates p
+            where p.split = 'train' and p.condition = 'with_skill'
+            """
+        ).fetchall()
+    )
+    assert set(train_rates) == {v[0] for v in versions}
+    (tested,) = con.execute("select distinct skill_id from skill_lift where run_id = 'rf'").fetchone()
+    best = max(versions, key=lambda v: (train_rates[v[0]], -v[2]))[0]
+    assert tested == best
+    test_ids = {r[0] for r in con.execute("select case_id from test_cases where split = 'test'").fetchall()}
+    train_ids = {r[0] for r in con.execute("select case_id from test_cases where split = 'train'").fetchall()}
+    assert test_ids and train_ids and not test_ids & train_ids
+    refine_traces = con.execute("select count(*) from traces where task_id like 'refine-skill-%'").fetchone()[0]
+    assert refine_traces == 1
