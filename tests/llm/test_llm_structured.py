@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from scripted_api import Reply, ScriptedServer, chat_completion, message
 from pydantic import BaseModel, Field
+from scripted_api import Reply, ScriptedServer, chat_completion, message
 
 from skillfoundry.llm.structured import StructuredOutputError, generate_structured, strict_json_schema
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from skillfoundry.config import Settings
 from skillfoundry.domain import cuda
 from skillfoundry.evaluation import CaseRef, Sampling
+from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
 from skillfoundry.llm.servers import serving
 from skillfoundry.llm.spec import Endpoint, ModelSpec
@@ -17,7 +18,6 @@ from skillfoundry.skills import refine
 from skillfoundry.skills.model import Skill
 from skillfoundry.storage.baselines import existing_baselines
 from skillfoundry.storage.catalog import catalog
-from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.storage.query import LiftSummary
 from skillfoundry.storage.records import SkillRecord
 from skillfoundry.tasks import steps

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,7 +71,7 @@ class JudgeCheck(_Check):
 
 
 Check = Annotated[
-    Union[ContainsCheck, NotContainsCheck, RegexCheck, JsonCheck, PythonCheck, KernelCheck, JudgeCheck],
+    ContainsCheck | NotContainsCheck | RegexCheck | JsonCheck | PythonCheck | KernelCheck | JudgeCheck,
     Field(discriminator="type"),
 ]
 

@@ -27,6 +27,8 @@ from skillfoundry.skills.model import CaseFinding, Skill, TestCase
 from skillfoundry.skills.quality import duplicate_cases, non_discriminating
 from skillfoundry.skills.render import render_skill_md
 from skillfoundry.skills.tokens import skill_tokens
+from skillfoundry.storage.catalog import catalog
+from skillfoundry.storage.compact import compact as compact_store
 from skillfoundry.storage.records import (
     Condition,
     GenerationRecord,
@@ -36,8 +38,6 @@ from skillfoundry.storage.records import (
     TestCaseRecord,
     TraceRecord,
 )
-from skillfoundry.storage.catalog import catalog
-from skillfoundry.storage.compact import compact as compact_store
 from skillfoundry.storage.writer import write_rows
 
 
