@@ -21,10 +21,14 @@ def nightly_distill(
     seed: int = 0,
 ) -> DistillResult:
     """One scheduled distillation; settings not given here come from SKILLFOUNDRY_* variables."""
-    overrides = dict(
-        teacher=teacher, students=students, cases=cases, train_cases=train_cases,
-        epochs=epochs, refine_rounds=refine_rounds, seed=seed,
+    given = {"teacher": teacher, "students": students}
+    settings = Settings(
+        **{k: v for k, v in given.items() if v is not None},
+        cases=cases,
+        train_cases=train_cases,
+        epochs=epochs,
+        refine_rounds=refine_rounds,
+        seed=seed,
     )
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     run_id = datetime.now(UTC).strftime("nightly-%Y%m%dT%H%M%SZ")
     return distill(settings, run_id)
