@@ -54,3 +54,15 @@ def test_leash_passes_on_the_server_exit_code() -> None:
         [sys.executable, "-m", "skillfoundry.llm.leash", str(os.getpid()), "--", "sh", "-c", "exit 7"], timeout=30
     )
     assert done.returncode == 7
+
+
+def test_leash_exits_only_after_its_server_on_sigterm() -> None:
+    leash = subprocess.Popen(
+        [sys.executable, "-m", "skillfoundry.llm.leash", str(os.getpid()), "--", "sleep", "600"],
+        start_new_session=True,
+    )
+    time.sleep(1.0)
+    server_pid = sleep_under(leash.pid)
+    leash.send_signal(signal.SIGTERM)
+    assert leash.wait(timeout=30) == 128 + signal.SIGTERM
+    assert not alive(server_pid)

@@ -3,13 +3,15 @@
 ``python -m skillfoundry.llm.leash PARENT_PID -- CMD...``: started in its own session by
 ``ManagedServer``, so a signal to the process group reaches the server too. Every half second it
 checks that PARENT_PID is still its parent; once it is not (the parent died and we were re-parented),
-it stops the server (SIGTERM, then SIGKILL) and exits. Without it a killed pipeline leaves a
+it stops the server (SIGTERM, then SIGKILL) and exits; on SIGTERM/SIGINT it does the same, so it
+exits only after the server has. Without it a killed pipeline leaves a
 llama-server spinning on the machine's cores.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,14 +34,19 @@ def main(argv: list[str]) -> int:
         print("usage: python -m skillfoundry.llm.leash PARENT_PID -- CMD...", file=sys.stderr)
         return 2
     parent = int(argv[0])
+    stopping: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: stopping.append(signum))
     child = subprocess.Popen(argv[2:])
     while True:
         code = child.poll()
         if code is not None:
             return code
-        if os.getppid() != parent:
+        if stopping or os.getppid() != parent:
+            # Told to stop, or orphaned: exit only once the server is gone, so that whoever waits
+            # on us knows its port and memory are free.
             stop(child)
-            return 1
+            return 128 + stopping[0] if stopping else 1
         time.sleep(POLL_S)
 
 
