@@ -151,6 +151,29 @@ def eval_skill(
 
 
 @app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="The run to report on.")],
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    data_dir: Annotated[Path | None, typer.Option(help="Where the Parquet tables are.")] = None,
+) -> None:
+    """Write a self-contained HTML report of a run: lift with CI, per-case lift, findings, cost, config."""
+    from skillfoundry.report.data import case_rows, finding_rows
+    from skillfoundry.report.html import render_report
+    from skillfoundry.storage.errors import StorageError
+    from skillfoundry.storage.query import show_run
+
+    settings = settings_from(data_dir=data_dir)
+    try:
+        detail = show_run(settings.data_dir, run_id)
+        page = render_report(detail, case_rows(settings.data_dir, run_id), finding_rows(settings.data_dir, run_id))
+    except StorageError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    out.write_text(page, encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
+@app.command()
 def setup() -> None:
     """Build (or find cached) the embedded llama-server and check the embedded model file."""
     from skillfoundry.llm.llama_build import ensure_llama_server

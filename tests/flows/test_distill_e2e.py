@@ -144,3 +144,12 @@ def test_non_discriminating_cases_are_stored_as_findings(finished_run) -> None:
         ).fetchall()
     )
     assert found == expected
+
+
+def test_report_writes_an_html_page_for_the_run(finished_run, tmp_path: Path) -> None:
+    data, env, _ = finished_run
+    out = tmp_path / "report.html"
+    done = cli("report", "e2e", "--data-dir", str(data), "--out", str(out), env=env)
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and "Run e2e" in page and "<svg" in page
