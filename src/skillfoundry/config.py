@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     teacher: str = Field(default_factory=default_teacher)
     students: list[str] = Field(default_factory=lambda: ["local"])
     judge: str | None = None
-    domain: str = "cuda"
     cases: int = Field(default=3, ge=1)
     train_cases: int = Field(default=0, ge=0)
     epochs: int = Field(default=2, ge=1)

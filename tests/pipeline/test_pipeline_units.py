@@ -110,3 +110,18 @@ def test_condensed_trace_keeps_tool_calls_and_clips() -> None:
     text = condense_trace(messages, limit=1_000)
     assert "[tool call compile_kernel]" in condense_trace(messages) and json.dumps({"source": "x"}) in text
     assert len(text) <= 1_000 + len("\n[...]\n")
+
+
+def test_teacher_tools_compile_for_real_and_hide_the_test_problems(tmp_path) -> None:
+    train, test = cuda.split_problems(list_problems(), seed=0, n_train=1, n_test=3)
+    tools = {t.name: t for t in cuda.teacher_tools(train[0], tmp_path)}
+    assert set(tools) == {"compile_kernel", "run_tests", "read_file"}
+    report = json.loads(tools["compile_kernel"].fn({"source": train[0].solution_source}))
+    assert report["ok"] is True and report["static_findings"] == []
+    broken = json.loads(tools["compile_kernel"].fn({"source": "__global__ void k( {"}))
+    assert broken["ok"] is False and broken["log"]
+    assert tools["read_file"].fn({"path": f"problems/{train[0].id}.md"}) == train[0].prompt
+    for held_out in test:
+        answer = tools["read_file"].fn({"path": f"problems/{held_out.id}.md"})
+        assert answer.startswith("no such file") and held_out.prompt not in answer
+        assert held_out.id not in answer.split("available:")[1]

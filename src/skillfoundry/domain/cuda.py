@@ -9,7 +9,7 @@ from pathlib import Path
 from skillfoundry.grading.kernel import grade_kernel
 from skillfoundry.ids import content_id
 from skillfoundry.kernels.compile import compile_cuda
-from skillfoundry.kernels.problems import Problem, get_problem, list_problems
+from skillfoundry.kernels.problems import Problem
 from skillfoundry.kernels.static_checks import run_static_checks
 from skillfoundry.llm.teacher import Tool
 from skillfoundry.skills.model import KernelCheck, TestCase
@@ -78,13 +78,12 @@ def teacher_tools(problem: Problem, cache_dir: Path | None) -> list[Tool]:
         return json.dumps({"passed": outcome.passed, "detail": outcome.detail})
 
     def read_file(args: dict) -> str:
+        # Only this problem: the teacher must not see held-out test problems it could solve into the skill.
         path = str(args.get("path", ""))
-        if path == "HARNESS.md":
-            return HARNESS_NOTES
-        if path.startswith("problems/") and path.endswith(".md"):
-            return get_problem(path.removeprefix("problems/").removesuffix(".md")).prompt
-        listing = ", ".join(f"problems/{p.id}.md" for p in list_problems())
-        return f"no such file {path!r}; available: HARNESS.md, {listing}"
+        files = {"HARNESS.md": HARNESS_NOTES, f"problems/{problem.id}.md": problem.prompt}
+        if path in files:
+            return files[path]
+        return f"no such file {path!r}; available: {', '.join(files)}"
 
     source_schema = {
         "type": "object",
@@ -111,7 +110,7 @@ def teacher_tools(problem: Problem, cache_dir: Path | None) -> list[Tool]:
         ),
         Tool(
             name="read_file",
-            description="Read HARNESS.md or problems/<id>.md from the problem library.",
+            description=f"Read HARNESS.md (how kernels are graded) or problems/{problem.id}.md (this task).",
             input_schema={"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
             fn=read_file,
         ),
