@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     students: list[str] = Field(default_factory=lambda: ["local"])
     judge: str | None = None
     cases: int = Field(default=3, ge=1)
-    train_cases: int = Field(default=0, ge=0)
+    train_cases: int = Field(default=1, ge=1)
     epochs: int = Field(default=2, ge=1)
     refine_rounds: int = Field(default=0, ge=0)
     seed: int = 0
@@ -50,3 +50,8 @@ class Settings(BaseSettings):
     llama_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     llama_slots: int = Field(default=8, ge=1)
     llama_ctx_per_slot: int = Field(default=8192, ge=512)
+
+    @property
+    def kernel_cache_dir(self) -> Path:
+        """Where compiled kernels are cached (content-addressed)."""
+        return self.cache_dir / "kernels"

@@ -85,7 +85,7 @@ def evaluate(
         ]
         for batch in batches:
             futures.append(
-                steps.grade.submit(batch, cases, data_dir=settings.data_dir, cache_dir=settings.cache_dir, judge=judge)
+                steps.grade.submit(batch, cases, data_dir=settings.data_dir, cache_dir=settings.kernel_cache_dir, judge=judge)
             )
     for future in futures:
         future.result()
@@ -127,7 +127,7 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
     teacher_spec = ModelSpec.parse(settings.teacher)
     student_specs = [ModelSpec.parse(s) for s in settings.students]
     train, test = cuda.split_problems(
-        list_problems(), seed=settings.seed, n_train=max(1, settings.train_cases), n_test=settings.cases
+        list_problems(), seed=settings.seed, n_train=settings.train_cases, n_test=settings.cases
     )
     judge_spec = ModelSpec.parse(settings.judge) if settings.judge else None
     sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed)
@@ -141,7 +141,7 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
                 p.id,
                 run_id=run_id,
                 data_dir=settings.data_dir,
-                cache_dir=settings.cache_dir,
+                cache_dir=settings.kernel_cache_dir,
                 max_turns=settings.teacher_max_turns,
                 max_tokens=settings.teacher_max_tokens,
             )

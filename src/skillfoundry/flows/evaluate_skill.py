@@ -30,7 +30,7 @@ def bundled_cases(skill_dir: Path, settings: Settings) -> list[TestCase]:
         cases = load_upskill_tests(skill_dir / "skill_meta.json")
     else:
         _, test = cuda.split_problems(
-            list_problems(), seed=settings.seed, n_train=max(1, settings.train_cases), n_test=settings.cases
+            list_problems(), seed=settings.seed, n_train=settings.train_cases, n_test=settings.cases
         )
         return [cuda.problem_case(p, "test") for p in test]
     test = [c for c in cases if c.split == "test"]
