@@ -50,16 +50,20 @@ def make_skill(root: Path) -> Path:
     return folder
 
 
-def test_eval_grades_every_answer_with_every_check(tmp_path: Path) -> None:
-    skill = make_skill(tmp_path)
-    data = tmp_path / "data"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "SKILLFOUNDRY_MAX_TOKENS": "48"}
-    env.pop("ANTHROPIC_API_KEY", None)
-    done = subprocess.run(
+def run_eval(skill: Path, data: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "skillfoundry", "eval", str(skill), "--judge", "local", "--epochs", "2",
          "--data-dir", str(data), "--run-id", "ev"],
         capture_output=True, text=True, env=env, timeout=900,
     )
+
+
+def test_eval_grades_every_answer_with_every_check_and_resumes_without_asking_again(tmp_path: Path) -> None:
+    skill = make_skill(tmp_path)
+    data = tmp_path / "data"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "SKILLFOUNDRY_MAX_TOKENS": "48"}
+    env.pop("ANTHROPIC_API_KEY", None)
+    done = run_eval(skill, data, env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     con = catalog(data)
     assert con.execute("select count(*) from generations where run_id = 'ev'").fetchone()[0] == 2 * 2 * 2
@@ -70,3 +74,11 @@ def test_eval_grades_every_answer_with_every_check(tmp_path: Path) -> None:
     (flow,) = con.execute("select flow from runs where run_id = 'ev'").fetchone()
     assert flow == "evaluate-skill"
     assert "Skill lift" in done.stdout
+    answers = {r[0]: r[1] for r in con.execute("select gen_id, text from generations").fetchall()}
+
+    again = run_eval(skill, data, env)  # same run id: every answer is stored and graded already
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    con = catalog(data)
+    assert {r[0]: r[1] for r in con.execute("select gen_id, text from generations").fetchall()} == answers
+    assert con.execute("select count(*) from generations").fetchone()[0] == 8
+    assert "local with_skill: 0 answers" not in again.stderr  # nothing was even planned
