@@ -27,10 +27,16 @@ def case_rows(data_dir: Path, run_id: str) -> list[CaseRow]:
 
 
 def finding_rows(data_dir: Path, run_id: str) -> list[FindingRow]:
+    """This run's findings; cases are named by their problem id where they have one."""
     con = catalog(data_dir)
     try:
         rows = con.execute(
-            "select kind, case_id, detail from skill_findings where run_id = ? order by kind, case_id", [run_id]
+            """
+            select f.kind, coalesce(t.problem_id, f.case_id) as name, f.detail
+            from skill_findings f left join test_cases t using (case_id)
+            where f.run_id = ? order by f.kind, name
+            """,
+            [run_id],
         ).fetchall()
         return [FindingRow(kind=k, case_id=c, detail=d) for k, c, d in rows]
     finally:
