@@ -15,8 +15,9 @@ from rich.table import Table
 from skillfoundry.config import Settings
 from skillfoundry.kernels.cli import app as kernels_app
 from skillfoundry.llm.spec import ModelSpec, ModelSpecError
-from skillfoundry.report.format import fmt
+from skillfoundry.report.format import LIFT_HEADERS, lift_cells
 from skillfoundry.skills.cli import app as skills_app
+from skillfoundry.storage.cli import guarded, resolve_data_dir
 from skillfoundry.storage.cli import register as register_storage
 
 if TYPE_CHECKING:
@@ -100,26 +101,10 @@ def print_result(result: DistillResult) -> None:
     """The chosen skill and a table of lift per student."""
     console.print(f"skill [bold]{result.skill_id}[/bold] at {result.skill_dir}")
     table = Table(title=f"Skill lift, run {result.run_id} (held-out test split)")
-    for column in (
-        "student", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict", "lift/1k tok",
-        "leaks", "non-discr.",
-    ):
+    for column in LIFT_HEADERS:
         table.add_column(column)
     for r in result.lift:
-        table.add_row(
-            r.model,
-            fmt(r.baseline_pass_rate),
-            fmt(r.skill_pass_rate),
-            fmt(r.lift, signed=True),
-            f"[{fmt(r.ci_low, signed=True)}, {fmt(r.ci_high, signed=True)}]",
-            fmt(r.p_value),
-            f"{r.n_cases} x {r.n_epochs}",
-            str(r.n_errors),
-            r.verdict,
-            fmt(r.lift_per_1k_tokens, signed=True),
-            str(r.leaks),
-            str(r.non_discriminating),
-        )
+        table.add_row(*lift_cells(r))
     console.print(table)
 
 
@@ -159,16 +144,10 @@ def report(
     """Write a self-contained HTML report of a run: lift with CI, per-case lift, findings, cost, config."""
     from skillfoundry.report.data import case_rows, finding_rows
     from skillfoundry.report.html import render_report
-    from skillfoundry.storage.errors import StorageError
     from skillfoundry.storage.query import show_run
 
-    settings = settings_from(data_dir=data_dir)
-    try:
-        detail = show_run(settings.data_dir, run_id)
-        page = render_report(detail, case_rows(settings.data_dir, run_id), finding_rows(settings.data_dir, run_id))
-    except StorageError as err:
-        errors.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2) from None
+    root = resolve_data_dir(data_dir)
+    page = guarded(lambda: render_report(show_run(root, run_id), case_rows(root, run_id), finding_rows(root, run_id)))
     out.write_text(page, encoding="utf-8")
     console.print(f"wrote {out}")
 

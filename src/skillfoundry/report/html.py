@@ -6,7 +6,7 @@ from html import escape
 
 from pydantic import BaseModel
 
-from skillfoundry.report.format import fmt
+from skillfoundry.report.format import LIFT_HEADERS, fmt, lift_cells
 from skillfoundry.storage.query import LiftSummary, RunDetail
 
 
@@ -61,12 +61,6 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 def render_report(detail: RunDetail, cases: list[CaseRow], findings: list[FindingRow]) -> str:
     """The whole report as one HTML page; every value from the store is escaped."""
     run = detail.run
-    lift_rows = [
-        [r.model, fmt(r.baseline_pass_rate), fmt(r.skill_pass_rate), fmt(r.lift, signed=True),
-         f"[{fmt(r.ci_low, signed=True)}, {fmt(r.ci_high, signed=True)}]", fmt(r.p_value),
-         f"{r.n_cases} x {r.n_epochs}", str(r.n_errors), r.verdict, fmt(r.lift_per_1k_tokens, signed=True)]
-        for r in detail.lift
-    ]
     case_rows = [
         [c.model, c.problem_id or c.case_id, fmt(c.baseline_rate), fmt(c.skill_rate), fmt(c.diff, signed=True)]
         for c in sorted(cases, key=lambda c: (c.model, c.diff if c.diff is not None else 0.0))
@@ -85,7 +79,7 @@ td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}th{{background:
 <p>flow {escape(run.flow or "-")}, status {escape(run.status or "-")}, started {escape(str(run.started_at))}</p>
 <h2>Skill lift (held-out test split)</h2>
 {lift_svg(detail.lift)}
-{table(["student", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict", "lift / 1k skill tokens"], lift_rows)}
+{table(list(LIFT_HEADERS), [lift_cells(r) for r in detail.lift])}
 <h2>Per case (worst first)</h2>
 {table(["student", "case", "baseline", "with skill", "diff"], case_rows)}
 <h2>Findings</h2>

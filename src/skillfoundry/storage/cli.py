@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from skillfoundry.report.format import LIFT_HEADERS, lift_cells
 from skillfoundry.storage.errors import StorageError
 
 T = TypeVar("T")
@@ -40,12 +41,6 @@ def guarded(action: Callable[[], T]) -> T:
     except StorageError as err:
         errors.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-
-
-def _fmt(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
 def register(app: typer.Typer) -> None:
@@ -107,32 +102,10 @@ def register(app: typer.Typer) -> None:
             config.add_row(key, str(value))
         console.print(config)
         lift = Table(title="Skill lift (held-out test split, paired bootstrap over cases)")
-        for column in (
-            "student",
-            "skill",
-            "baseline",
-            "with skill",
-            "lift",
-            "95% CI",
-            "p",
-            "cases x epochs",
-            "errors",
-            "verdict",
-        ):
+        for column in ("skill", *LIFT_HEADERS):
             lift.add_column(column)
         for r in detail.lift:
-            lift.add_row(
-                r.model,
-                r.skill_id or "-",
-                _fmt(r.baseline_pass_rate),
-                _fmt(r.skill_pass_rate),
-                _fmt(r.lift, True),
-                f"[{_fmt(r.ci_low, True)}, {_fmt(r.ci_high, True)}]",
-                _fmt(r.p_value),
-                f"{r.n_cases} x {r.n_epochs}",
-                str(r.n_errors),
-                r.verdict,
-            )
+            lift.add_row(r.skill_id or "-", *lift_cells(r))
         console.print(lift)
         cost = Table(title="Cost")
         for column in ("model", "role", "tokens in", "tokens out", "USD", "GPU s"):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from skillfoundry.report.format import fmt
+from skillfoundry.report.format import LIFT_HEADERS, lift_cells
 from skillfoundry.storage.catalog import catalog
 from skillfoundry.storage.query import LiftSummary, run_lift
 
@@ -15,17 +15,10 @@ def lift_markdown(run_id: str, rows: list[LiftSummary]) -> str:
     lines = [
         f"# Skill lift, run `{run_id}`",
         "",
-        "| student | baseline | with skill | lift | 95% CI | p | n cases x epochs | verdict | lift / 1k skill tokens "
-        "| leaks | non-discriminating cases |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| " + " | ".join(LIFT_HEADERS) + " |",
+        "|" + "---|" * len(LIFT_HEADERS),
     ]
-    for r in rows:
-        lines.append(
-            f"| {r.model} | {fmt(r.baseline_pass_rate)} | {fmt(r.skill_pass_rate)} | {fmt(r.lift, signed=True)} "
-            f"| [{fmt(r.ci_low, signed=True)}, {fmt(r.ci_high, signed=True)}] | {fmt(r.p_value)} "
-            f"| {r.n_cases} x {r.n_epochs} | {r.verdict} | {fmt(r.lift_per_1k_tokens, signed=True)} "
-            f"| {r.leaks} | {r.non_discriminating} |"
-        )
+    lines += ["| " + " | ".join(lift_cells(r)) + " |" for r in rows]
     return "\n".join(lines)
 
 
