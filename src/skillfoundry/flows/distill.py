@@ -197,7 +197,7 @@ def refine_rounds(
         versions.append((rate, -round_, skill, record))
         if round_ == settings.refine_rounds or not failures:
             break
-        skill, record = steps.refine_skill(
+        revised = steps.refine_skill(
             teacher,
             skill,
             record,
@@ -207,5 +207,8 @@ def refine_rounds(
             round_=round_ + 1,
             max_tokens=settings.skill_max_tokens,
         )
+        if revised is None:  # the teacher changed nothing: no new version to try
+            break
+        skill, record = revised
     _, _, best_skill, best_record = max(versions, key=lambda v: (v[0], v[1]))
     return best_skill, best_record

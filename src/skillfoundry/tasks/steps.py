@@ -161,11 +161,15 @@ def refine_skill(
     data_dir: Path,
     round_: int,
     max_tokens: int,
-) -> tuple[Skill, SkillRecord]:
+) -> tuple[Skill, SkillRecord] | None:
+    """A new skill version from the teacher's revision; None when the revision changed nothing (the same
+    content is the same skill id, so storing it would only relabel the parent)."""
     started = time.perf_counter()
     revised, call = refine.refine_skill(endpoint, skill, failures, max_tokens=max_tokens)
     call_trace = teacher_call_trace(run_id, f"refine-skill-{round_}", endpoint, [call], time.perf_counter() - started)
     write_rows(data_dir, "traces", [call_trace])
+    if compute_skill_id(revised) == parent.skill_id:
+        return None
     trace_ids = ([parent.trace_id] if parent.trace_id else []) + [call_trace.trace_id]
     record = store_skill(
         revised, run_id=run_id, data_dir=data_dir, round_=round_, parent_skill_id=parent.skill_id, trace_ids=trace_ids
