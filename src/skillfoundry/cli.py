@@ -74,6 +74,7 @@ def run(
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
     from skillfoundry.flows.distill import distill
+    from skillfoundry.flows.prefect_server import prefect_api
 
     settings = settings_from(
         teacher=teacher,
@@ -90,7 +91,8 @@ def run(
     rid = run_id or new_run_id()
     console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")
     try:
-        result = distill(settings, rid)
+        with prefect_api():  # a local Prefect server that dies with this run, unless PREFECT_API_URL is set
+            result = distill(settings, rid)
     except ValueError as err:  # our errors are one-line ValueErrors naming the thing that is wrong
         errors.print(f"[red]error:[/red] run {rid} failed: {err}")
         raise typer.Exit(1) from None
@@ -120,6 +122,7 @@ def eval_skill(
 ) -> None:
     """Evaluate an existing skill: students with and without it on its test cases; print the lift."""
     from skillfoundry.flows.evaluate_skill import evaluate_skill
+    from skillfoundry.flows.prefect_server import prefect_api
 
     settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir)
     check_specs([*settings.students, *([settings.judge] if settings.judge else [])])
@@ -128,7 +131,8 @@ def eval_skill(
         raise typer.Exit(2)
     rid = run_id or new_run_id()
     try:
-        result = evaluate_skill(skill_dir, settings, rid)
+        with prefect_api():
+            result = evaluate_skill(skill_dir, settings, rid)
     except ValueError as err:
         errors.print(f"[red]error:[/red] run {rid} failed: {err}")
         raise typer.Exit(1) from None
@@ -173,19 +177,61 @@ def serve() -> None:
 
 
 @app.command()
-def ui(port: Annotated[int, typer.Option(help="Port for the Prefect UI on 127.0.0.1.")] = 4200) -> None:
-    """Start a Prefect server with its UI on loopback (set PREFECT_API_URL to it to see runs there)."""
-    import os
-    import subprocess
-    import sys
+def ui(
+    port: Annotated[int, typer.Option(help="Port for the Prefect UI and API on 127.0.0.1.")] = 4200,
+    worker: Annotated[bool, typer.Option(help="Also start a worker for the work pool (runs deployments).")] = False,
+    pool: Annotated[str, typer.Option(help="Work pool the worker polls.")] = "skillfoundry",
+) -> None:
+    """Start a Prefect server with its UI on loopback (and a worker); both stop with this command."""
+    from skillfoundry.flows.deploy import project_root
+    from skillfoundry.flows.prefect_server import PrefectServer, PrefectWorker
+    from skillfoundry.llm.servers import ServerError
 
-    console.print(f"Prefect UI on http://127.0.0.1:{port}; in another shell: export PREFECT_API_URL=http://127.0.0.1:{port}/api")
-    raise typer.Exit(
-        subprocess.call(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=os.environ.copy(),
+    try:
+        with PrefectServer(port=port, ui=True) as server:
+            console.print(f"Prefect UI on {server.base_url}; in another shell: export PREFECT_API_URL={server.api_url}")
+            if worker:
+                with PrefectWorker(pool, server.api_url, workdir=project_root()) as running:
+                    console.print(f"worker polling pool {pool} (log {running.log_path})")
+                    server.wait()
+            else:
+                server.wait()
+    except ServerError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@app.command()
+def deploy(
+    prefect_file: Annotated[Path | None, typer.Option(help="The prefect.yaml to deploy (default: the project's).")] = None,
+) -> None:
+    """Create the work pool if missing and register the deployments of prefect.yaml on the configured Prefect API."""
+    from skillfoundry.flows.deploy import PROJECT_FILE, DeployError, pools_of, project_root
+    from skillfoundry.flows.deploy import deploy as register
+    from skillfoundry.flows.prefect_server import configured_api_url
+
+    api_url = configured_api_url()
+    if not api_url:
+        errors.print(
+            "[red]error:[/red] PREFECT_API_URL is not set: start a server (`skillfoundry ui`) and export the URL it prints"
         )
-    )
+        raise typer.Exit(2)
+    path = prefect_file or project_root() / PROJECT_FILE
+    try:
+        created = register(path, api_url)
+    except DeployError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(1) from None
+    for pool in created:
+        console.print(f"created work pool {pool} (process)")
+    console.print(f"registered the deployments of {path} on {api_url}")
+    for pool in pools_of(path):
+        console.print(
+            f"start a worker: SKILLFOUNDRY_HOME={path.parent} PREFECT_API_URL={api_url} prefect worker start --pool {pool}"
+            f"  (or: skillfoundry ui --worker)"
+        )
 
 
 register_storage(app)
