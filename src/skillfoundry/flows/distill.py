@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from skillfoundry.config import Settings
 from skillfoundry.domain import cuda
 from skillfoundry.evaluation import CaseRef, Sampling
+from skillfoundry.flows.naming import distill_run_name
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
 from skillfoundry.llm.servers import serving
@@ -116,7 +117,7 @@ def train_failures(settings: Settings, run_id: str, skill_id: str, cases: list[C
     return rate, failures[:4]
 
 
-@flow(name="distill")
+@flow(name="distill", flow_run_name=distill_run_name)
 def distill(settings: Settings, run_id: str) -> DistillResult:
     """Teacher trace -> skill -> (refinement on train) -> students with/without skill on test -> lift."""
     with recorded_run(settings, run_id, "distill"):

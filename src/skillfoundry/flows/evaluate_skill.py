@@ -10,6 +10,7 @@ from skillfoundry.config import Settings
 from skillfoundry.domain import cuda
 from skillfoundry.evaluation import Sampling
 from skillfoundry.flows.distill import DistillResult, check_cases, evaluate
+from skillfoundry.flows.naming import evaluate_run_name
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
 from skillfoundry.llm.servers import serving
@@ -39,7 +40,7 @@ def bundled_cases(skill_dir: Path, settings: Settings) -> list[TestCase]:
     return test
 
 
-@flow(name="evaluate-skill")
+@flow(name="evaluate-skill", flow_run_name=evaluate_run_name)
 def evaluate_skill(skill_dir: Path, settings: Settings, run_id: str) -> DistillResult:
     """Load a skill, store it, answer its test cases with and without it, and summarise the lift."""
     with recorded_run(settings, run_id, "evaluate-skill"):

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from prefect import flow
 
 from skillfoundry.config import Settings
 from skillfoundry.flows.distill import DistillResult, distill
+from skillfoundry.flows.naming import nightly_run_id, nightly_run_name
+
+# A failed night is retried as the same flow run: the same run id, so the retry resumes from stored rows.
+FLOW_RETRIES = 2
+FLOW_RETRY_DELAY_S = 60
 
 
-@flow(name="nightly-distill")
+@flow(
+    name="nightly-distill",
+    flow_run_name=nightly_run_name,
+    retries=FLOW_RETRIES,
+    retry_delay_seconds=FLOW_RETRY_DELAY_S,
+)
 def nightly_distill(
     teacher: str | None = None,
     students: list[str] | None = None,
@@ -30,5 +38,4 @@ def nightly_distill(
         refine_rounds=refine_rounds,
         seed=seed,
     )
-    run_id = datetime.now(UTC).strftime("nightly-%Y%m%dT%H%M%SZ")
-    return distill(settings, run_id)
+    return distill(settings, nightly_run_id())

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
 from skillfoundry.llm.servers import HOST, ManagedServer, free_port
@@ -86,6 +88,13 @@ def configured_api_url() -> str | None:
     return get_current_settings().api.url or None
 
 
+def drain_to_server(timeout_s: float = 10.0) -> None:
+    """Send the logs and events Prefect still queues in this process, before the server they go to stops
+    (else each is retried against a closed port at exit, and the process lingers)."""
+    APILogWorker.drain_all(timeout=timeout_s)
+    EventsWorker.drain_all(timeout=timeout_s)
+
+
 @contextmanager
 def prefect_api() -> Iterator[str]:
     """The Prefect API that flows in this block report to: the configured one, else a local server started
@@ -99,7 +108,10 @@ def prefect_api() -> Iterator[str]:
         os.environ["PREFECT_API_URL"] = server.api_url  # for subprocesses (workers, Dask) too
         try:
             with temporary_settings({PREFECT_API_URL: server.api_url}):
-                yield server.api_url
+                try:
+                    yield server.api_url
+                finally:
+                    drain_to_server()
         finally:
             if before is None:
                 os.environ.pop("PREFECT_API_URL", None)
