@@ -183,13 +183,23 @@ def ui(
     pool: Annotated[str, typer.Option(help="Work pool the worker polls.")] = "skillfoundry",
 ) -> None:
     """Start a Prefect server with its UI on loopback (and a worker); both stop with this command."""
+    import asyncio
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from skillfoundry.flows.deploy import project_root
     from skillfoundry.flows.prefect_server import PrefectServer, PrefectWorker
+    from skillfoundry.flows.zombies import ensure_zombie_automation
     from skillfoundry.llm.servers import ServerError
 
     try:
         with PrefectServer(port=port, ui=True) as server:
-            console.print(f"Prefect UI on {server.base_url}; in another shell: export PREFECT_API_URL={server.api_url}")
+            with temporary_settings({PREFECT_API_URL: server.api_url}):
+                asyncio.run(ensure_zombie_automation())
+            console.print(
+                f"Prefect UI on {server.base_url}; in another shell: export PREFECT_API_URL={server.api_url}",
+                soft_wrap=True,
+            )
             if worker:
                 with PrefectWorker(pool, server.api_url, workdir=project_root()) as running:
                     console.print(f"worker polling pool {pool} (log {running.log_path})")
@@ -208,9 +218,12 @@ def deploy(
     prefect_file: Annotated[Path | None, typer.Option(help="The prefect.yaml to deploy (default: the project's).")] = None,
 ) -> None:
     """Create the work pool if missing and register the deployments of prefect.yaml on the configured Prefect API."""
+    import asyncio
+
     from skillfoundry.flows.deploy import PROJECT_FILE, DeployError, pools_of, project_root
     from skillfoundry.flows.deploy import deploy as register
     from skillfoundry.flows.prefect_server import configured_api_url
+    from skillfoundry.flows.zombies import AUTOMATION_NAME, ensure_zombie_automation
 
     api_url = configured_api_url()
     if not api_url:
@@ -226,11 +239,14 @@ def deploy(
         raise typer.Exit(1) from None
     for pool in created:
         console.print(f"created work pool {pool} (process)")
-    console.print(f"registered the deployments of {path} on {api_url}")
+    if asyncio.run(ensure_zombie_automation()):
+        console.print(f"created automation {AUTOMATION_NAME!r}")
+    console.print(f"registered the deployments of {path} on {api_url}", soft_wrap=True)
     for pool in pools_of(path):
         console.print(
             f"start a worker: SKILLFOUNDRY_HOME={path.parent} PREFECT_API_URL={api_url} prefect worker start --pool {pool}"
-            f"  (or: skillfoundry ui --worker)"
+            f"  (or: skillfoundry ui --worker)",
+            soft_wrap=True,
         )
 
 

@@ -18,6 +18,7 @@ from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
+from skillfoundry.flows.zombies import heartbeat_env
 from skillfoundry.llm.servers import HOST, ManagedServer, free_port
 
 
@@ -78,6 +79,7 @@ class PrefectWorker(ManagedServer):
             "PREFECT_WORKER_WEBSERVER_HOST": HOST,
             "PREFECT_WORKER_WEBSERVER_PORT": str(self.port),
             "SKILLFOUNDRY_HOME": str(self.workdir),  # prefect.yaml's pull step changes into it
+            **heartbeat_env(),  # flow runs inherit it: a killed one is marked Crashed
         }
         cmd = [sys.executable, "-m", "prefect", "worker", "start", "--pool", self.pool, "--with-healthcheck"]
         return with_env(env, cmd)

@@ -1,0 +1,61 @@
+"""A flow run killed with SIGKILL shows as Crashed within a couple of minutes (heartbeats + the project's
+zombie-detection automation on a real Prefect server), instead of Running forever."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from uuid import UUID
+
+from prefect.automations import Automation
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
+
+from skillfoundry.flows.zombies import AUTOMATION_NAME, ensure_zombie_automation, heartbeat_env
+
+SLEEPER = """
+import time
+from prefect import flow
+from prefect.runtime import flow_run
+
+@flow(name="sleeper")
+def sleeper() -> None:
+    print(flow_run.id, flush=True)
+    time.sleep(600)
+
+sleeper()
+"""
+
+
+async def state_of(flow_run_id: UUID) -> StateType:
+    async with get_client() as client:
+        return (await client.read_flow_run(flow_run_id)).state.type
+
+
+def test_the_automation_is_created_once(prefect_server) -> None:
+    first = asyncio.run(ensure_zombie_automation())
+    again = asyncio.run(ensure_zombie_automation())
+    assert isinstance(first, bool) and again is False
+    assert asyncio.run(Automation.aread(name=AUTOMATION_NAME)).enabled
+
+
+def test_a_killed_flow_run_is_marked_crashed(prefect_server) -> None:
+    asyncio.run(ensure_zombie_automation())
+    run = subprocess.Popen(
+        [sys.executable, "-c", SLEEPER], env={**os.environ, **heartbeat_env()}, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        flow_run_id = UUID(run.stdout.readline().strip())
+        assert asyncio.run(state_of(flow_run_id)) == StateType.RUNNING
+        time.sleep(5)  # the first heartbeat goes out when the flow starts
+    finally:
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+    deadline = time.monotonic() + 300
+    while asyncio.run(state_of(flow_run_id)) == StateType.RUNNING and time.monotonic() < deadline:
+        time.sleep(5)
+    assert asyncio.run(state_of(flow_run_id)) == StateType.CRASHED
