@@ -250,4 +250,33 @@ def deploy(
         )
 
 
+@app.command()
+def lineage(
+    skill_id: Annotated[str, typer.Argument(help="A skill version id (as printed by `run` and stored in skills).")],
+    data_dir: Annotated[Path | None, typer.Option(help="Where the Parquet tables are.")] = None,
+) -> None:
+    """Print where a skill came from and where it went: trace -> skill -> refinements -> evaluations."""
+    from rich.tree import Tree
+
+    from skillfoundry.storage.lineage import skill_lineage
+
+    found = guarded(lambda: skill_lineage(resolve_data_dir(data_dir), skill_id))
+
+    def add(node: Tree, version_id: str) -> None:
+        version = next(v for v in found.versions if v.skill_id == version_id)
+        mark = " [bold](asked)[/bold]" if version.skill_id == found.skill_id else ""
+        kind = "skill" if version.parent_skill_id is None else "refinement"
+        branch = node.add(f"{kind} {version.skill_id} {version.name} round {version.round}{mark}")
+        for trace in version.traces:
+            branch.add(f"trace {trace}")
+        for evaluation in version.evaluations:
+            branch.add(f"evaluation {evaluation}")
+        for child in found.children(version.skill_id):
+            add(branch, child.skill_id)
+
+    tree = Tree(f"lineage of skill {skill_id}")
+    add(tree, found.versions[0].skill_id)
+    console.print(tree, soft_wrap=True)
+
+
 register_storage(app)
