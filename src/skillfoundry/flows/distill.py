@@ -11,6 +11,7 @@ from skillfoundry.config import Settings
 from skillfoundry.domain import cuda
 from skillfoundry.evaluation import CaseRef, Sampling
 from skillfoundry.flows.naming import distill_run_name
+from skillfoundry.flows.publish import publish_run
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
 from skillfoundry.llm.servers import serving
@@ -172,6 +173,7 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
     steps.compact(settings.data_dir)
     lift = summarize(settings.data_dir, run_id)
     skill_dir = settings.data_dir / "skill_folders" / record.skill_id / skill.name
+    publish_run(settings.data_dir, run_id, record.skill_id, skill_dir, lift)
     return DistillResult(run_id=run_id, skill_id=record.skill_id, skill_dir=str(skill_dir), lift=lift)
 
 

@@ -75,3 +75,28 @@ def skill_lineage(data_dir: Path, skill_id: str) -> SkillLineage:
         for sid in family(parent_of, skill_id)
     ]
     return SkillLineage(skill_id=skill_id, versions=versions)
+
+
+class LineageEdge(BaseModel):
+    """One stored edge: ``src_kind`` ``src_id`` fed ``dst_kind`` ``dst_id``."""
+
+    src_kind: str
+    src_id: str
+    dst_kind: str
+    dst_id: str
+
+
+def run_edges(data_dir: Path, run_id: str) -> list[LineageEdge]:
+    """The distinct lineage edges a run stored (a resumed run's repeated edges once)."""
+    con = catalog(data_dir)
+    try:
+        rows = con.execute(
+            """
+            select distinct src_kind, src_id, dst_kind, dst_id from lineage where run_id = ?
+            order by src_kind, src_id, dst_kind, dst_id
+            """,
+            [run_id],
+        ).fetchall()
+    finally:
+        con.close()
+    return [LineageEdge(src_kind=a, src_id=b, dst_kind=c, dst_id=d) for a, b, c, d in rows]
