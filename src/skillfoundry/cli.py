@@ -71,10 +71,12 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed for the split and sampling.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
+    task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
     from skillfoundry.flows.distill import distill
     from skillfoundry.flows.prefect_server import prefect_api
+    from skillfoundry.flows.runners import TaskRunnerError, on_runner
 
     settings = settings_from(
         teacher=teacher,
@@ -88,11 +90,16 @@ def run(
         data_dir=data_dir,
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
+    try:
+        flow = on_runner(distill, task_runner)
+    except TaskRunnerError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
     rid = run_id or new_run_id()
     console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")
     try:
         with prefect_api():  # a local Prefect server that dies with this run, unless PREFECT_API_URL is set
-            result = distill(settings, rid)
+            result = flow(settings, rid)
     except ValueError as err:  # our errors are one-line ValueErrors naming the thing that is wrong
         errors.print(f"[red]error:[/red] run {rid} failed: {err}")
         raise typer.Exit(1) from None
@@ -119,20 +126,27 @@ def eval_skill(
     epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
+    task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
 ) -> None:
     """Evaluate an existing skill: students with and without it on its test cases; print the lift."""
     from skillfoundry.flows.evaluate_skill import evaluate_skill
     from skillfoundry.flows.prefect_server import prefect_api
+    from skillfoundry.flows.runners import TaskRunnerError, on_runner
 
     settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir)
     check_specs([*settings.students, *([settings.judge] if settings.judge else [])])
     if not (skill_dir / "SKILL.md").is_file():
         errors.print(f"[red]error:[/red] {skill_dir}: expected a skill folder containing SKILL.md")
         raise typer.Exit(2)
+    try:
+        flow = on_runner(evaluate_skill, task_runner)
+    except TaskRunnerError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
     rid = run_id or new_run_id()
     try:
         with prefect_api():
-            result = evaluate_skill(skill_dir, settings, rid)
+            result = flow(skill_dir, settings, rid)
     except ValueError as err:
         errors.print(f"[red]error:[/red] run {rid} failed: {err}")
         raise typer.Exit(1) from None

@@ -65,6 +65,7 @@ def test_deploy_creates_the_pool_and_registers_both_deployments(deployed, prefec
 
 
 @pytest.mark.server
+@pytest.mark.timeout(2400)  # a whole distillation on the embedded model (about 2 minutes on an idle machine)
 def test_a_worker_runs_ad_hoc_to_completion(deployed, prefect_server, tmp_path: Path) -> None:
     data = tmp_path / "data"
     job_env = {
@@ -79,7 +80,7 @@ def test_a_worker_runs_ad_hoc_to_completion(deployed, prefect_server, tmp_path: 
             "nightly-distill/ad-hoc",
             parameters={"cases": 1, "epochs": 1, "train_cases": 1, "refine_rounds": 0},
             job_variables={"env": job_env},
-            timeout=1200,
+            timeout=2100,
         )
     assert run.state is not None and run.state.is_completed(), run.state
     assert run.name.startswith("nightly cuda: local on ")
