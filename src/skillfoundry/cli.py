@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from skillfoundry.config import Settings
+from skillfoundry.flows.prefect_env import apply_prefect_defaults
 from skillfoundry.kernels.cli import app as kernels_app
 from skillfoundry.llm.spec import ModelSpec, ModelSpecError
-from skillfoundry.report.format import LIFT_HEADERS, lift_cells
+from skillfoundry.report.format import lift_block
 from skillfoundry.skills.cli import app as skills_app
 from skillfoundry.storage.cli import guarded, resolve_data_dir
 from skillfoundry.storage.cli import register as register_storage
@@ -32,6 +32,12 @@ app.add_typer(kernels_app, name="kernels", help="CUDA problem suite, NVRTC compi
 app.add_typer(skills_app, name="skills", help="Validate, import and export Agent Skills.")
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
+
+
+@app.callback()
+def main() -> None:
+    """Distil a teacher's know-how into an Agent Skill and measure its lift on students."""
+    apply_prefect_defaults()  # before any command imports Prefect
 
 
 def new_run_id() -> str:
@@ -107,14 +113,14 @@ def run(
 
 
 def print_result(result: DistillResult) -> None:
-    """The chosen skill and a table of lift per student."""
+    """The chosen skill, then one block per student that fits the terminal (the full table: `show`)."""
     console.print(f"skill [bold]{result.skill_id}[/bold] at {result.skill_dir}")
-    table = Table(title=f"Skill lift, run {result.run_id} (held-out test split)")
-    for column in LIFT_HEADERS:
-        table.add_column(column)
+    console.print(f"Skill lift, run {result.run_id} (held-out test split)", style="bold", markup=False)
     for r in result.lift:
-        table.add_row(*lift_cells(r))
-    console.print(table)
+        console.print()
+        for line in lift_block(r, console.width):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(f"\nall columns: skillfoundry show {result.run_id}", markup=False, highlight=False)
 
 
 @app.command("eval")
