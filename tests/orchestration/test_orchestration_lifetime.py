@@ -90,7 +90,7 @@ def silent_model() -> Iterator[str]:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "SKILLFOUNDRY_CACHE_DIR": str(tmp_path / "cache")}
-    for name in ("PREFECT_API_URL", "ANTHROPIC_API_KEY"):
+    for name in ("PREFECT_API_URL", "ANTHROPIC_API_KEY", "PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK"):
         env.pop(name, None)
     return env
 
@@ -140,7 +140,9 @@ def test_ui_stopped_with_sigterm_stops_its_server_and_worker(tmp_path: Path, env
             300, "the worker",
         )
         tree = descendants(ui.pid)
-        assert len(worker) == 1 and prefect_server_under(ui.pid)
+        server = prefect_server_under(ui.pid)
+        assert len(worker) == 1 and server
+        assert b"PREFECT_SERVER_ANALYTICS_ENABLED=false" in Path(f"/proc/{server}/environ").read_bytes().split(b"\0")
     finally:
         ui.send_signal(signal.SIGTERM)
         ui.wait(timeout=60)

@@ -18,13 +18,9 @@ from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
+from skillfoundry.flows.prefect_env import prefect_defaults
 from skillfoundry.flows.zombies import heartbeat_env
 from skillfoundry.llm.servers import HOST, ManagedServer, free_port
-
-
-def server_env() -> dict[str, str]:
-    """Settings of every Prefect server the project starts: no telemetry (offline it only logs errors)."""
-    return {"PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 
 def with_env(env: dict[str, str], cmd: list[str]) -> list[str]:
@@ -51,8 +47,8 @@ class PrefectServer(ManagedServer):
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port", str(self.port)]
-        cmd += ["--analytics-off", "--ui" if self.ui else "--no-ui"]
-        return with_env(server_env(), cmd)
+        cmd.append("--ui" if self.ui else "--no-ui")
+        return with_env(prefect_defaults(os.environ), cmd)  # analytics off unless the user opted in
 
 
 class PrefectWorker(ManagedServer):
@@ -80,6 +76,7 @@ class PrefectWorker(ManagedServer):
             "PREFECT_WORKER_WEBSERVER_PORT": str(self.port),
             "SKILLFOUNDRY_HOME": str(self.workdir),  # prefect.yaml's pull step changes into it
             **heartbeat_env(),  # flow runs inherit it: a killed one is marked Crashed
+            **prefect_defaults(os.environ),
         }
         cmd = [sys.executable, "-m", "prefect", "worker", "start", "--pool", self.pool, "--with-healthcheck"]
         return with_env(env, cmd)
