@@ -93,6 +93,8 @@ def test_dask_gives_the_same_rows_as_threads(prefect_server, echo: str, tmp_path
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
         assert ("Creating a new Dask cluster" in done.stdout + done.stderr) == (runner == "dask")
         stored[runner] = rows(data)
+        report = data / "reports" / "same.html"
+        assert report.read_text().startswith("<!doctype html>")  # the run summary links this page
     assert len(stored["threads"]) == 4 * 2 * 2  # cases x conditions x epochs, one grader
     assert stored["dask"] == stored["threads"]
     assert {r[5] for r in stored["threads"] if r[1] == "with_skill"} == {True}

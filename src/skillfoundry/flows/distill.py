@@ -122,7 +122,9 @@ def train_failures(settings: Settings, run_id: str, skill_id: str, cases: list[C
 def distill(settings: Settings, run_id: str) -> DistillResult:
     """Teacher trace -> skill -> (refinement on train) -> students with/without skill on test -> lift."""
     with recorded_run(settings, run_id, "distill"):
-        return _distill(settings, run_id)
+        result = _distill(settings, run_id)
+    publish_run(settings.data_dir, run_id, result.skill_id, Path(result.skill_dir), result.lift)
+    return result
 
 
 def _distill(settings: Settings, run_id: str) -> DistillResult:
@@ -173,7 +175,6 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
     steps.compact(settings.data_dir)
     lift = summarize(settings.data_dir, run_id)
     skill_dir = settings.data_dir / "skill_folders" / record.skill_id / skill.name
-    publish_run(settings.data_dir, run_id, record.skill_id, skill_dir, lift)
     return DistillResult(run_id=run_id, skill_id=record.skill_id, skill_dir=str(skill_dir), lift=lift)
 
 

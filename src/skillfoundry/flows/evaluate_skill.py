@@ -11,6 +11,7 @@ from skillfoundry.domain import cuda
 from skillfoundry.evaluation import Sampling
 from skillfoundry.flows.distill import DistillResult, check_cases, evaluate
 from skillfoundry.flows.naming import evaluate_run_name
+from skillfoundry.flows.publish import publish_run
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
 from skillfoundry.llm.servers import serving
@@ -68,4 +69,5 @@ def evaluate_skill(skill_dir: Path, settings: Settings, run_id: str) -> DistillR
         steps.compact(settings.data_dir)
         lift = summarize(settings.data_dir, run_id)
     skill_path = settings.data_dir / "skill_folders" / record.skill_id / skill.name
+    publish_run(settings.data_dir, run_id, record.skill_id, skill_path, lift)
     return DistillResult(run_id=run_id, skill_id=record.skill_id, skill_dir=str(skill_path), lift=lift)
