@@ -7,10 +7,13 @@ from prefect import flow
 from skillfoundry.config import Settings
 from skillfoundry.flows.distill import DistillResult, distill
 from skillfoundry.flows.naming import nightly_run_id, nightly_run_name
+from skillfoundry.flows.zombies import check_attempts
 
 # A failed night is retried as the same flow run: the same run id, so the retry resumes from stored rows.
 FLOW_RETRIES = 2
 FLOW_RETRY_DELAY_S = 60
+# Attempts of one flow run in all (flow retries and crashed runs scheduled again by the retry automation).
+MAX_ATTEMPTS = 5
 
 
 @flow(
@@ -29,6 +32,7 @@ def nightly_distill(
     seed: int = 0,
 ) -> DistillResult:
     """One scheduled distillation; settings not given here come from SKILLFOUNDRY_* variables."""
+    check_attempts(MAX_ATTEMPTS)
     given = {"teacher": teacher, "students": students}
     settings = Settings(
         **{k: v for k, v in given.items() if v is not None},

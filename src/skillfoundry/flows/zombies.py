@@ -1,4 +1,9 @@
-"""A killed run shows as ``Crashed``, not ``Running`` forever: heartbeats plus a zombie-detection automation.
+"""A killed run shows as ``Crashed``, not ``Running`` forever, and then finishes by itself.
+
+Heartbeats plus a zombie-detection automation mark it Crashed; a second automation puts a crashed
+deployment run of the project (tag ``skillfoundry``) back to ``Scheduled`` (AwaitingRetry), so a worker runs
+the same flow run again: the same run id, so it resumes from its stored rows. ``MAX_ATTEMPTS`` in the flow
+bounds the loop for a run that crashes every time.
 
 Every flow run sends a heartbeat event every ``HEARTBEAT_S`` seconds (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY``).
 The automation, created by the project on its Prefect server (Prefect Cloud manages its own; a self-hosted
@@ -18,7 +23,21 @@ from prefect.events.schemas.automations import EventTrigger, Posture
 HEARTBEAT_S = 30  # Prefect's minimum
 SILENCE_S = 90  # three missed heartbeats
 AUTOMATION_NAME = "skillfoundry: crash flow runs without heartbeats"
+RETRY_AUTOMATION_NAME = "skillfoundry: retry crashed deployment runs"
+PROJECT_TAG = "skillfoundry"  # prefect.yaml tags every deployment of the project with it
 FINAL_EVENTS = {f"prefect.flow-run.{state}" for state in ("Completed", "Failed", "Cancelled", "Crashed")}
+
+
+class TooManyAttemptsError(RuntimeError):
+    """A flow run that crashed or failed on every attempt: stop instead of looping."""
+
+
+def check_attempts(limit: int) -> None:
+    """Fail (not crash) when this flow run has started more than ``limit`` times: ends the retry loop."""
+    from prefect.runtime import flow_run
+
+    if flow_run.run_count > limit:
+        raise TooManyAttemptsError(f"flow run {flow_run.id} started {flow_run.run_count} times (limit {limit})")
 
 
 def heartbeat_env() -> dict[str, str]:
@@ -49,12 +68,44 @@ def zombie_automation() -> Automation:
     )
 
 
-async def ensure_zombie_automation() -> bool:
-    """Create the automation on the configured Prefect server when missing; True when created."""
+def retry_automation() -> Automation:
+    """The automation: a crashed flow run of a project deployment goes back to Scheduled (same flow run)."""
+    return Automation(
+        name=RETRY_AUTOMATION_NAME,
+        description=f"A crashed run of a deployment tagged {PROJECT_TAG!r} is scheduled again; it resumes its run id.",
+        trigger=EventTrigger(
+            match={"prefect.resource.id": "prefect.flow-run.*"},
+            match_related=[
+                {"prefect.resource.role": "tag", "prefect.resource.id": f"prefect.tag.{PROJECT_TAG}"},
+                {"prefect.resource.role": "deployment"},
+            ],
+            expect={"prefect.flow-run.Crashed"},
+            posture=Posture.Reactive,
+            threshold=1,
+            within=timedelta(seconds=0),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.SCHEDULED,
+                name="AwaitingRetry",
+                message="Crashed: scheduled again by skillfoundry (the retry resumes the same run id).",
+            )
+        ],
+    )
+
+
+async def _ensure(automation: Automation) -> bool:
     try:
-        await Automation.aread(name=AUTOMATION_NAME)
+        await Automation.aread(name=automation.name)
         return False
     except ValueError:  # Prefect's "not found"
         pass
-    await zombie_automation().acreate()
+    await automation.acreate()
     return True
+
+
+async def ensure_zombie_automation() -> bool:
+    """Create the crash-detection and crash-retry automations on the configured Prefect server when missing;
+    True when any was created."""
+    created = [await _ensure(zombie_automation()), await _ensure(retry_automation())]
+    return any(created)
