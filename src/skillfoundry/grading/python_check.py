@@ -38,10 +38,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from skillfoundry.grading.outcome import CheckOutcome
+from skillfoundry.grading.outcome import CheckOutcome, GradingLevel, infra_failure
 from skillfoundry.skills.model import PythonCheck
 
 PASS_SCORE = 0.5
+LEVEL = GradingLevel.SANDBOXED
 STARTUP_GRACE_S = 3.0
 FSIZE_BYTES = 16 * 2**20
 _CHILD = Path(__file__).with_name("sandbox_child.py")
@@ -67,7 +68,7 @@ def _unshare_prefix() -> tuple[str, ...]:
 
 
 def _fail(reason: str, **detail: object) -> CheckOutcome:
-    return CheckOutcome(grader="python", passed=False, score=0.0, detail={"reason": reason, **detail})
+    return CheckOutcome(grader="python", level=LEVEL, passed=False, score=0.0, detail={"reason": reason, **detail})
 
 
 def _tail(path: Path) -> str:
@@ -127,7 +128,7 @@ def grade_python(check: PythonCheck, answer: str) -> CheckOutcome:
                     command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=work, env={}, start_new_session=True
                 )
             except OSError as exc:
-                return _fail(f"could not start the sandbox: {exc}", infra_error=True)
+                return infra_failure("python", LEVEL, f"could not start the sandbox: {exc}")
             try:
                 returncode = proc.wait(timeout=wall)
                 timed_out = False
@@ -148,7 +149,9 @@ def grade_python(check: PythonCheck, answer: str) -> CheckOutcome:
         result = json.loads(raw)
         status = result["status"]
     except (ValueError, KeyError, TypeError):
-        return _fail(f"the sandbox failed before running the check (exit code {returncode})", infra_error=True, **detail)
+        return infra_failure(
+            "python", LEVEL, f"the sandbox failed before running the check (exit code {returncode})", **detail
+        )
     if status == "started":
         return _fail(f"the check exited without returning (exit code {returncode})", **detail)
     if status == "memory":
@@ -163,5 +166,5 @@ def grade_python(check: PythonCheck, answer: str) -> CheckOutcome:
     score = (1.0 if value else 0.0) if isinstance(value, bool) else min(1.0, max(0.0, float(value)))
     passed = value if isinstance(value, bool) else score >= PASS_SCORE
     return CheckOutcome(
-        grader="python", passed=passed, score=score, detail={"reason": f"check returned {value!r}", **detail}
+        grader="python", level=LEVEL, passed=passed, score=score, detail={"reason": f"check returned {value!r}", **detail}
     )
