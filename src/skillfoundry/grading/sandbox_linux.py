@@ -1,0 +1,137 @@
+"""Linux primitives for the Python-check sandbox (stdlib + ctypes only; loaded by ``sandbox_child.py`` by path).
+
+Every function raises ``SandboxError`` naming the step that the kernel refused, so the caller can fail
+closed with one clear message instead of running the check less isolated than promised.
+"""
+
+import ctypes
+import errno
+import os
+import platform
+import re
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+#: Every namespace the check gets its own copy of, with the names reported in the outcome.
+NAMESPACES = {
+    "user": CLONE_NEWUSER,
+    "mount": CLONE_NEWNS,
+    "pid": CLONE_NEWPID,
+    "net": CLONE_NEWNET,
+    "ipc": CLONE_NEWIPC,
+    "uts": CLONE_NEWUTS,
+    "cgroup": CLONE_NEWCGROUP,
+}
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
+MNT_DETACH = 2
+#: statvfs flags a read-only remount must repeat (the kernel locks them on mounts inherited from the host).
+_LOCKED_FLAGS = ((os.ST_NOEXEC, MS_NOEXEC), (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
+                 (os.ST_RELATIME, MS_RELATIME))
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
+PR_SET_SECUREBITS = 28
+PR_SET_NO_NEW_PRIVS = 38
+#: SECBIT_NOROOT (+locked), SECBIT_NO_SETUID_FIXUP locked off, SECBIT_KEEP_CAPS locked off,
+#: SECBIT_NO_CAP_AMBIENT_RAISE (+locked): no way back to capabilities through uid 0 or exec.
+_SECUREBITS = 0x01 | 0x02 | 0x08 | 0x20 | 0x40 | 0x80
+_CAP_VERSION_3 = 0x20080522
+_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class SandboxError(RuntimeError):
+    """The kernel refused a step of the isolation; the check must not run."""
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise SandboxError(f"{what} failed: {errno.errorcode.get(code, code)} ({os.strerror(code)})")
+
+
+def _b(path) -> bytes:
+    return os.fsencode(path)
+
+
+def unshare(flags: int) -> None:
+    _check(_libc.unshare(ctypes.c_int(flags)), "unshare(" + "|".join(n for n, f in NAMESPACES.items() if f & flags) + ")")
+
+
+def prctl(option: int, arg: int, what: str) -> None:
+    _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), 0, 0, 0), what)
+
+
+def mount(source, target, fstype, flags: int, data: str | None = None) -> None:
+    _check(
+        _libc.mount(
+            None if source is None else _b(source), _b(target), None if fstype is None else fstype.encode(),
+            ctypes.c_ulong(flags), None if data is None else data.encode(),
+        ),
+        f"mount {fstype or 'bind'} on {target}",
+    )
+
+
+def bind(source_fd: int, target: str) -> None:
+    """Bind the file or tree open as ``source_fd`` (an O_PATH descriptor) onto ``target``."""
+    mount(f"/proc/self/fd/{source_fd}", target, None, MS_BIND | MS_REC)
+
+
+def remount_readonly(target: str, devices: bool = False) -> None:
+    """Make the mount at ``target`` read-only, nosuid and (unless ``devices``) nodev, keeping the flags
+    the kernel locked on it."""
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | (0 if devices else MS_NODEV)
+    have = os.statvfs(target).f_flag
+    flags |= sum(ms for st, ms in _LOCKED_FLAGS if have & st)
+    mount(None, target, None, flags)
+
+
+def pivot_into(new_root: str) -> None:
+    """Make ``new_root`` the root of this mount namespace and detach the host's root from it."""
+    number = _PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise SandboxError(f"pivot_root: unsupported architecture {platform.machine()}")
+    os.chdir(new_root)
+    _check(_libc.syscall(ctypes.c_long(number), b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", ctypes.c_int(MNT_DETACH)), "detaching the host root")
+    os.chdir("/")
+
+
+def mount_points() -> list[str]:
+    """Every mount point of this mount namespace, as /proc/self/mountinfo lists them."""
+    with open("/proc/self/mountinfo", "rb") as handle:
+        fields = [line.split(b" ")[4] for line in handle]
+    return [os.fsdecode(re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), f)) for f in fields]
+
+
+def sethostname(name: str) -> None:
+    _check(_libc.sethostname(name.encode(), ctypes.c_size_t(len(name))), "sethostname")
+
+
+def drop_all_capabilities(last_cap: int) -> None:
+    """Lock the securebits, empty the bounding set, then clear every capability set; set no_new_privs."""
+    prctl(PR_SET_SECUREBITS, _SECUREBITS, "locking securebits")
+    for cap in range(last_cap + 1):
+        prctl(PR_CAPBSET_DROP, cap, f"dropping capability {cap} from the bounding set")
+    header = (ctypes.c_uint32 * 2)(_CAP_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # two (effective, permitted, inheritable) triples, all zero
+    _check(_libc.capset(header, data), "capset (dropping capabilities)")
+    prctl(PR_SET_NO_NEW_PRIVS, 1, "setting no_new_privs")
