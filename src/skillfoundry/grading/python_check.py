@@ -150,10 +150,14 @@ def _read_until(fd: int, marker: bytes, deadline: float) -> bytes:
 
 
 def _map_ids(pid: int) -> None:
-    """Map uid/gid 0 of the child's new user namespace to an unprivileged host id (the grader's own when
-    it is not root: the only mapping an unprivileged process may write)."""
-    uid, gid = (SANDBOX_ID, SANDBOX_ID) if os.geteuid() == 0 else (os.geteuid(), os.getegid())
-    Path(f"/proc/{pid}/setgroups").write_text("deny")
+    """Map uid/gid 0 of the child's new user namespace to an unprivileged host id. A root grader maps
+    nobody and leaves setgroups allowed, so the child can drop root's supplementary groups; any other
+    grader may only map its own ids, with setgroups denied (its groups stay, as they are its own)."""
+    if os.geteuid() == 0:
+        uid, gid = SANDBOX_ID, SANDBOX_ID
+    else:
+        uid, gid = os.geteuid(), os.getegid()
+        Path(f"/proc/{pid}/setgroups").write_text("deny")
     Path(f"/proc/{pid}/uid_map").write_text(f"0 {uid} 1")
     Path(f"/proc/{pid}/gid_map").write_text(f"0 {gid} 1")
 
@@ -220,8 +224,14 @@ def grade_python(check: PythonCheck, answer: str) -> CheckOutcome:
         try:
             with open(base / "stdout.txt", "wb") as out, open(base / "stderr.txt", "wb") as err:
                 proc = subprocess.Popen(
-                    command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=base, env=CHECK_ENV,
-                    start_new_session=True, pass_fds=(control_w, go_r, result_fd),
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    cwd=base,
+                    env=CHECK_ENV,
+                    start_new_session=True,
+                    pass_fds=(control_w, go_r, result_fd),
                 )
         except OSError as exc:
             for fd in (control_r, control_w, go_r, go_w, result_fd):
@@ -235,27 +245,26 @@ def grade_python(check: PythonCheck, answer: str) -> CheckOutcome:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            for fd in (control_r, go_w, result_fd):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            os.close(control_r)
+            os.close(result_fd)
 
 
 def _supervise(
     proc: subprocess.Popen[bytes], check: PythonCheck, base: Path, control_r: int, go_w: int, result_fd: int
 ) -> CheckOutcome:
-    """Handshake (map ids once the child has unshared), wall clock, then the outcome."""
+    """Handshake (map ids once the child has unshared; closing ``go_w`` without a go stops it), wall
+    clock, then the outcome."""
     started = time.monotonic()
     events_raw = _read_until(control_r, b'"unshared"', started + STARTUP_GRACE_S + check.timeout_s)
     handshake = SandboxEvents.parse(events_raw)
-    if handshake.unshared and handshake.error is None:
-        try:
+    try:
+        if handshake.unshared and handshake.error is None:
             _map_ids(proc.pid)
             os.write(go_w, b"G")
-        except OSError as exc:
-            return _infra(f"mapping the check's uid/gid: {exc}")
-    os.close(go_w)
+    except OSError as exc:
+        return _infra(f"mapping the check's uid/gid: {exc}")
+    finally:
+        os.close(go_w)
     timed_out = False
     wall = check.timeout_s + STARTUP_GRACE_S
     try:
@@ -277,7 +286,9 @@ def _supervise(
             return _infra(f"the sandbox did not start the check within {wall:.1f} s", **detail)
         return _infra(f"the sandbox stopped before the check started (exit code {proc.returncode})", **detail)
     if timed_out:
-        return _fail(f"timed out after {wall:.1f} s wall clock (limit {check.timeout_s} s + start-up); killed", **detail)
+        return _fail(
+            f"timed out after {wall:.1f} s wall clock (limit {check.timeout_s} s + start-up); killed", **detail
+        )
     if events.runner_signal is not None:
         return _fail(_signal_reason(events.runner_signal, check), **detail)
     os.lseek(result_fd, 0, os.SEEK_SET)

@@ -92,7 +92,9 @@ def _build_view(spec, binds, links):
     os.symlink("/proc/self/fd", root + "/dev/fd")
     writable = {SCRATCH: spec["scratch_bytes"], "/tmp": spec["tmp_bytes"], "/dev/shm": spec["shm_bytes"]}
     for target, size in writable.items():
-        _tmpfs(root + target, size, 0o755 if target == SCRATCH else 0o1777, flags | (linux.MS_NOEXEC * (target != SCRATCH)))
+        _tmpfs(
+            root + target, size, 0o755 if target == SCRATCH else 0o1777, flags | (linux.MS_NOEXEC * (target != SCRATCH))
+        )
     for target, fd, _ in binds:
         if os.path.isdir(f"/proc/self/fd/{fd}"):
             os.makedirs(root + target, mode=0o755, exist_ok=True)
@@ -179,10 +181,12 @@ def _runner(spec, code, answer, last_cap, status_fd):
     os.chdir(SCRATCH)
     _emit(STATUS_FD, event="started")
     os.close(STATUS_FD)
-    result = _run(code, answer)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    _write_result(result)
+    _write_result(_run(code, answer))
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # e.g. the file size limit the check's prints ran into
+            pass
     os._exit(0)
 
 
@@ -236,8 +240,6 @@ def main():
         code = Path(spec["code_path"]).read_bytes().decode("utf-8", "surrogatepass")
         answer = Path(spec["answer_path"]).read_bytes().decode("utf-8", "surrogatepass")
         last_cap = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-        if os.geteuid() == 0:
-            os.setgroups([])  # root's supplementary groups would otherwise follow the check
         linux.unshare(sum(linux.NAMESPACES.values()))
         binds, links = _plan()  # in the new mount namespace (binds must come from it), still as the grader's uid
     except (linux.SandboxError, OSError) as exc:
@@ -248,9 +250,11 @@ def main():
         return
     try:
         os.setresgid(0, 0, 0)
+        if Path("/proc/self/setgroups").read_text().strip() == "allow":  # denied: the grader's own groups
+            os.setgroups([])  # a root grader's supplementary groups (gid 0...) must not follow the check
         os.setresuid(0, 0, 0)
     except OSError as exc:
-        _emit(control, event="error", message=f"becoming the mapped uid 0: {exc}")
+        _emit(control, event="error", message=f"taking the mapped ids: {exc}")
         return
     status_read, status_write = os.pipe()
     supervisor = os.fork()

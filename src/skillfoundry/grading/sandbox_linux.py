@@ -41,8 +41,12 @@ MS_PRIVATE = 1 << 18
 MS_RELATIME = 1 << 21
 MNT_DETACH = 2
 #: statvfs flags a read-only remount must repeat (the kernel locks them on mounts inherited from the host).
-_LOCKED_FLAGS = ((os.ST_NOEXEC, MS_NOEXEC), (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
-                 (os.ST_RELATIME, MS_RELATIME))
+_LOCKED_FLAGS = (
+    (os.ST_NOEXEC, MS_NOEXEC),
+    (os.ST_NOATIME, MS_NOATIME),
+    (os.ST_NODIRATIME, MS_NODIRATIME),
+    (os.ST_RELATIME, MS_RELATIME),
+)
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -73,7 +77,9 @@ def _b(path) -> bytes:
 
 
 def unshare(flags: int) -> None:
-    _check(_libc.unshare(ctypes.c_int(flags)), "unshare(" + "|".join(n for n, f in NAMESPACES.items() if f & flags) + ")")
+    _check(
+        _libc.unshare(ctypes.c_int(flags)), "unshare(" + "|".join(n for n, f in NAMESPACES.items() if f & flags) + ")"
+    )
 
 
 def prctl(option: int, arg: int, what: str) -> None:
@@ -83,8 +89,11 @@ def prctl(option: int, arg: int, what: str) -> None:
 def mount(source, target, fstype, flags: int, data: str | None = None) -> None:
     _check(
         _libc.mount(
-            None if source is None else _b(source), _b(target), None if fstype is None else fstype.encode(),
-            ctypes.c_ulong(flags), None if data is None else data.encode(),
+            None if source is None else _b(source),
+            _b(target),
+            None if fstype is None else fstype.encode(),
+            ctypes.c_ulong(flags),
+            None if data is None else data.encode(),
         ),
         f"mount {fstype or 'bind'} on {target}",
     )
