@@ -7,7 +7,6 @@ closed with one clear message instead of running the check less isolated than pr
 import ctypes
 import errno
 import os
-import platform
 import re
 
 CLONE_NEWNS = 0x00020000
@@ -115,9 +114,9 @@ def remount_readonly(target: str, devices: bool = False) -> None:
 
 def pivot_into(new_root: str) -> None:
     """Make ``new_root`` the root of this mount namespace and detach the host's root from it."""
-    number = _PIVOT_ROOT.get(platform.machine())
+    number = _PIVOT_ROOT.get(os.uname().machine)
     if number is None:
-        raise SandboxError(f"pivot_root: unsupported architecture {platform.machine()}")
+        raise SandboxError(f"pivot_root: unsupported architecture {os.uname().machine}")
     os.chdir(new_root)
     _check(_libc.syscall(ctypes.c_long(number), b".", b"."), "pivot_root")
     _check(_libc.umount2(b".", ctypes.c_int(MNT_DETACH)), "detaching the host root")
