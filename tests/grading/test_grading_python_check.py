@@ -5,6 +5,7 @@ tests/reliability/test_python_sandbox.py."""
 from __future__ import annotations
 
 import functools
+import os
 import json
 import shutil
 import subprocess
@@ -183,13 +184,16 @@ def test_the_check_sees_its_own_small_world() -> None:
     assert facts["etc"] in ([], ["ld.so.cache"])
     assert facts["dev"] == ["fd", "null", "shm", "stderr", "stdin", "stdout", "urandom", "zero"]
     assert facts["pid"] == 2  # PID 1 is the sandbox's own init
-    assert facts["uid"] == (0, 0, []) and facts["uid_map"] == ["0", str(SANDBOX_ID), "1"]
+    host_uid = SANDBOX_ID if os.geteuid() == 0 else os.geteuid()  # nobody, when the grader is root
+    assert facts["uid"][:2] == (0, 0) and facts["uid_map"] == ["0", str(host_uid), "1"]
+    assert facts["uid"][2] == [] or os.geteuid() != 0  # a root grader's groups are dropped
     assert set(facts["env"]) <= {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "LC_CTYPE"}  # PEP 538
     # the grader's home shows at most the way to the interpreter (e.g. ~/.pyenv), nothing else of it
     prefixes = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix)} | {Path(sys.prefix), Path(sys.base_prefix)}
     ways = {p.relative_to(home).parts[0] for p in prefixes if p.is_relative_to(home)}
     assert set(facts["home"]) <= ways
     assert outcome.detail["isolation"]["namespaces"] == ["user", "mount", "pid", "net", "ipc", "uts", "cgroup"]
+    assert outcome.detail["isolation"]["host_uid"] == host_uid
 
 
 def test_concurrent_checks_from_threads_stay_separate() -> None:
@@ -201,30 +205,55 @@ def test_concurrent_checks_from_threads_stay_separate() -> None:
     assert all(o.passed for o in outcomes), [o.detail["reason"] for o in outcomes if not o.passed]
 
 
-def test_a_kernel_without_user_namespaces_fails_closed() -> None:
-    """Where user namespaces are refused, the check does not run at all: an infrastructure error that names
-    the refused step (simulated by setting max_user_namespaces to 0 in an outer user namespace)."""
+def _grade_in_a_user_namespace(code: str, setup: str = "true") -> CheckOutcome:
+    """Grade ``code`` from a grader that is root inside ``unshare --user --map-root-user`` (only its own
+    uid mapped), after running the shell command ``setup`` there."""
     if shutil.which("unshare") is None:
         pytest.skip("util-linux unshare is not installed")
     grade = (
-        "import json; from skillfoundry.grading.python_check import grade_python; "
+        "import sys; from skillfoundry.grading.python_check import grade_python; "
         "from skillfoundry.skills.model import PythonCheck; "
-        "o = grade_python(PythonCheck(code='def check(output):\\n    return True'), 'x'); "
-        "print(json.dumps(o.model_dump()))"
+        "print(grade_python(PythonCheck(code=sys.stdin.read()), 'x').model_dump_json())"
     )
-    script = f"echo 0 > /proc/sys/user/max_user_namespaces && exec {sys.executable} -c {json.dumps(grade)}"
     proc = subprocess.run(
-        ["unshare", "--user", "--map-root-user", "sh", "-c", script],
+        [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "sh",
+            "-c",
+            f"{setup} && exec {sys.executable} -c {json.dumps(grade)}",
+        ],
+        input=code,
         capture_output=True,
         text=True,
         timeout=60,
         env={"PYTHONPATH": str(ROOT / "src")},
     )
     assert proc.returncode == 0, proc.stderr
-    outcome = CheckOutcome.model_validate_json(proc.stdout.strip().splitlines()[-1])
+    return CheckOutcome.model_validate_json(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_kernel_without_user_namespaces_fails_closed() -> None:
+    """Where user namespaces are refused, the check does not run at all: an infrastructure error that names
+    the refused step (simulated by setting max_user_namespaces to 0 in an outer user namespace)."""
+    outcome = _grade_in_a_user_namespace(
+        "def check(output):\n    return True", setup="echo 0 > /proc/sys/user/max_user_namespaces"
+    )
     assert (outcome.passed, outcome.score, outcome.detail["infra_error"]) == (False, 0.0, True)
     assert outcome.detail["reason"].startswith("sandbox unavailable, the check did not run: unshare(user|mount|")
-    assert "ENOSPC" in outcome.detail["reason"]
+    assert "ENOSPC" in outcome.detail["reason"] and "refuses user namespaces" in outcome.detail["reason"]
+
+
+def test_a_root_grader_that_cannot_map_nobody_runs_the_check_as_its_own_ids() -> None:
+    """Inside a user namespace that maps only root (a rootless container), nobody cannot be mapped: the
+    check runs under the grader's own (host-unprivileged) ids, with every other isolation, and says so."""
+    outcome = _grade_in_a_user_namespace(
+        "import os\ndef check(output):\n    return open('/proc/self/uid_map').read().split() == ['0', '0', '1']"
+        " and os.getcwd() == '/scratch' and os.getpid() == 2"
+    )
+    assert outcome.passed, outcome.detail
+    assert outcome.detail["isolation"]["host_uid"] == outcome.detail["isolation"]["grader_uid"] == 0
 
 
 # ---------------------------------------------------------------- stored output

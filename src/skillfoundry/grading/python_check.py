@@ -2,7 +2,8 @@
 
 What the check gets (Linux namespaces, no extra system package; see sandbox_child.py for the mechanics):
 - its own user namespace: uid/gid 0 inside is ``SANDBOX_ID`` (nobody) on the host when the grader is root,
-  else the grader's own ids; no capabilities at all (bounding set emptied, no_new_privs, securebits
+  else (an unprivileged grader, or a root in a user namespace without nobody) the grader's own ids,
+  reported as ``detail["isolation"]["host_uid"]``; no capabilities at all (bounding set emptied, no_new_privs, securebits
   locked), supplementary groups dropped, and no further user namespaces;
 - its own mount view: the host's /usr (and /lib, /bin... or their symlinks), the interpreter's prefixes
   and site-packages and /etc/ld.so.cache, all read-only; writable only tmpfs ``/scratch`` (its working
@@ -13,6 +14,8 @@ What the check gets (Linux namespaces, no extra system package; see sandbox_chil
   namespaces;
 - limits: address space ``memory_mb``, CPU ``ceil(timeout_s)`` s, wall clock ``timeout_s`` + start-up
   grace, ``MAX_PROCESSES`` tasks, ``FSIZE_BYTES`` per file written, ``MAX_FILES`` open files, no core dumps.
+  Memory is bounded per process, so a check that forks can hold up to ``MAX_PROCESSES`` x ``memory_mb``
+  plus the tmpfs sizes (no cgroup is required, so none is used).
 Where the kernel refuses any of this (no user namespaces, a seccomp profile forbidding mount...), the
 check does not run: the outcome is an infrastructure error naming the refused step, never a weaker run.
 Stored text (the reason, the stderr tail) is clipped and scrubbed of secrets (sandbox_output.py).
@@ -56,11 +59,7 @@ REASON_CHARS = 600
 TAIL_CHARS = 1000
 _CHILD = Path(__file__).with_name("sandbox_child.py")
 _RESULT_BYTES = 64 * 1024
-_ISOLATION = {
-    "namespaces": ["user", "mount", "pid", "net", "ipc", "uts", "cgroup"],
-    "host_uid": SANDBOX_ID if os.geteuid() == 0 else os.geteuid(),
-    "capabilities": "none",
-}
+NAMESPACES = ["user", "mount", "pid", "net", "ipc", "uts", "cgroup"]
 
 
 class SandboxEvents(BaseModel):
@@ -149,17 +148,29 @@ def _read_until(fd: int, marker: bytes, deadline: float) -> bytes:
     return data
 
 
-def _map_ids(pid: int) -> None:
-    """Map uid/gid 0 of the child's new user namespace to an unprivileged host id. A root grader maps
-    nobody and leaves setgroups allowed, so the child can drop root's supplementary groups; any other
-    grader may only map its own ids, with setgroups denied (its groups stay, as they are its own)."""
-    if os.geteuid() == 0:
-        uid, gid = SANDBOX_ID, SANDBOX_ID
-    else:
-        uid, gid = os.geteuid(), os.getegid()
+def _map_id(pid: int, name: str, preferred: int | None, own: int) -> int:
+    path = Path(f"/proc/{pid}/{name}")
+    if preferred is not None:
+        try:
+            path.write_text(f"0 {preferred} 1")
+            return preferred
+        except OSError:  # e.g. a root inside a user namespace that maps nothing but itself
+            pass
+    path.write_text(f"0 {own} 1")
+    return own
+
+
+def _map_ids(pid: int) -> int:
+    """Map uid/gid 0 of the child's new user namespace to an unprivileged host id and return the uid.
+    A root grader maps nobody where its namespace has it, leaving setgroups allowed so the child drops
+    root's supplementary groups; otherwise (any other grader, or a root that cannot) the grader's own
+    ids, the only mapping such a process may write (setgroups denied when unprivileged)."""
+    root = os.geteuid() == 0
+    if not root:
         Path(f"/proc/{pid}/setgroups").write_text("deny")
-    Path(f"/proc/{pid}/uid_map").write_text(f"0 {uid} 1")
-    Path(f"/proc/{pid}/gid_map").write_text(f"0 {gid} 1")
+    uid = _map_id(pid, "uid_map", SANDBOX_ID if root else None, os.geteuid())
+    _map_id(pid, "gid_map", SANDBOX_ID if root else None, os.getegid())
+    return uid
 
 
 def _spec(check: PythonCheck, base: Path, control_fd: int, go_fd: int, result_fd: int) -> str:
@@ -257,9 +268,10 @@ def _supervise(
     started = time.monotonic()
     events_raw = _read_until(control_r, b'"unshared"', started + STARTUP_GRACE_S + check.timeout_s)
     handshake = SandboxEvents.parse(events_raw)
+    host_uid = None
     try:
         if handshake.unshared and handshake.error is None:
-            _map_ids(proc.pid)
+            host_uid = _map_ids(proc.pid)
             os.write(go_w, b"G")
     except OSError as exc:
         return _infra(f"mapping the check's uid/gid: {exc}")
@@ -278,7 +290,8 @@ def _supervise(
             proc.kill()
             proc.wait()
     events = SandboxEvents.parse(events_raw + _read_until(control_r, b"\0", time.monotonic() + 1.0))
-    detail = {"isolation": {**_ISOLATION, "proc": events.proc}, "stderr_tail": _tail(base / "stderr.txt")}
+    isolation = {"namespaces": NAMESPACES, "host_uid": host_uid, "grader_uid": os.geteuid(), "proc": events.proc}
+    detail = {"isolation": isolation, "stderr_tail": _tail(base / "stderr.txt")}
     if events.error is not None:
         return _infra(events.error, **detail)
     if not events.started:

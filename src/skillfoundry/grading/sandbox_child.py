@@ -250,7 +250,14 @@ def main():
         code = _read(spec["code_path"]).decode("utf-8", "surrogatepass")
         answer = _read(spec["answer_path"]).decode("utf-8", "surrogatepass")
         last_cap = int(_read("/proc/sys/kernel/cap_last_cap"))
-        linux.unshare(sum(linux.NAMESPACES.values()))
+        try:
+            linux.unshare(sum(linux.NAMESPACES.values()))
+        except linux.SandboxError as exc:
+            raise linux.SandboxError(
+                f"{exc}; this kernel or container refuses user namespaces (see "
+                "user.max_user_namespaces, kernel.unprivileged_userns_clone, AppArmor's "
+                "restrict_unprivileged_userns, or a seccomp profile forbidding unshare)"
+            ) from None
         binds, links = _plan()  # in the new mount namespace (binds must come from it), still as the grader's uid
     except (linux.SandboxError, OSError) as exc:
         _emit(control, event="error", message=str(exc))
