@@ -5,8 +5,8 @@ tests/reliability/test_python_sandbox.py."""
 from __future__ import annotations
 
 import functools
-import os
 import json
+import os
 import shutil
 import subprocess
 import sys
