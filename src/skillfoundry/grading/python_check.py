@@ -225,8 +225,9 @@ def grade_python(check: PythonCheck, answer: str) -> CheckOutcome:
         base = Path(tmp)
         base.chmod(0o711)  # the mapped uid must reach base/root to mount on it; it lists nothing here
         (base / "root").mkdir()
-        (base / "check.py").write_bytes(check.code.encode("utf-8", "surrogatepass"))
-        (base / "answer.txt").write_bytes(answer.encode("utf-8", "surrogatepass"))
+        for name, text in (("check.py", check.code), ("answer.txt", answer)):
+            (base / name).touch(mode=0o600)
+            (base / name).write_bytes(text.encode("utf-8", "surrogatepass"))
         control_r, control_w = os.pipe()
         go_r, go_w = os.pipe()
         result_fd = os.open(base / "result.json", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
