@@ -568,6 +568,33 @@ def test_hostile_ctypes_unshare_mount_and_friends(host: Host) -> None:
     contained(grade(code, host.answer()), host)
 
 
+def test_hostile_kernel_attack_surface_syscalls(host: Host) -> None:
+    """io_uring, bpf, perf events, userfaultfd, keyrings, cross-process memory, modules, handles, x32 calls:
+    refused by the seccomp filter (EPERM) before the kernel code behind them runs."""
+    code = """
+        import ctypes, os, sys
+        from skillfoundry_numbers import NUMBERS
+        def check(output):
+            libc = ctypes.CDLL(None, use_errno=True)
+            ran = []
+            for name, nr in NUMBERS.items():
+                ctypes.set_errno(0)
+                if libc.syscall(nr, 0, 0, 0, 0, 0) != -1 or ctypes.get_errno() != 1:  # EPERM
+                    ran.append(name)
+            if os.uname().machine == 'x86_64' and libc.syscall(0x40000000 | 39, 0, 0, 0, 0, 0) != -1:  # x32 getpid
+                ran.append('x32')
+            print('ran:', ran, file=sys.stderr)
+            return bool(ran)
+    """
+    from skillfoundry.grading.sandbox_linux import SYSCALLS
+
+    numbers = SYSCALLS.get(os.uname().machine)
+    if numbers is None:
+        pytest.skip("the sandbox runs on x86_64 and aarch64 only")
+    code = textwrap.dedent(code).replace("from skillfoundry_numbers import NUMBERS", f"NUMBERS = {numbers!r}")
+    contained(grade(code, host.answer()), host)
+
+
 def test_hostile_raises_its_own_limits(host: Host) -> None:
     code = """
         import resource
@@ -663,6 +690,11 @@ HONEST = {
         "    r = subprocess.run([sys.executable, '-c', 'print(6 * 7)'], capture_output=True, text=True)\n"
         "    return r.stdout.strip() == output",
         "42",
+    ),
+    "threads": (
+        "from concurrent.futures import ThreadPoolExecutor\ndef check(output):\n"
+        "    with ThreadPoolExecutor(4) as pool:\n        return sum(pool.map(int, output.split())) == 10",
+        "1 2 3 4",
     ),
     "unicode answer": ("def check(output):\n    return output.casefold() == 'straße'.casefold()", "STRASSE"),
 }

@@ -3,8 +3,9 @@
 What the check gets (Linux namespaces, no extra system package; see sandbox_child.py for the mechanics):
 - its own user namespace: uid/gid 0 inside is ``SANDBOX_ID`` (nobody) on the host when the grader is root,
   else (an unprivileged grader, or a root in a user namespace without nobody) the grader's own ids,
-  reported as ``detail["isolation"]["host_uid"]``; no capabilities at all (bounding set emptied, no_new_privs, securebits
-  locked), supplementary groups dropped, and no further user namespaces;
+  reported as ``detail["isolation"]["host_uid"]``; no capabilities at all (bounding set emptied, no_new_privs,
+  securebits locked), supplementary groups dropped, no further user namespaces, and a seccomp filter that
+  refuses io_uring, bpf, perf, userfaultfd, keyrings, ptrace, mounts, namespaces, modules... (EPERM);
 - its own mount view: the host's /usr (and /lib, /bin... or their symlinks), the interpreter's prefixes
   and site-packages and /etc/ld.so.cache, all read-only; writable only tmpfs ``/scratch`` (its working
   directory), ``/tmp`` and ``/dev/shm``, all size-limited and gone when it ends; /dev with null, zero,
@@ -291,7 +292,14 @@ def _supervise(
             proc.kill()
             proc.wait()
     events = SandboxEvents.parse(events_raw + _read_until(control_r, b"\0", time.monotonic() + 1.0))
-    isolation = {"namespaces": NAMESPACES, "host_uid": host_uid, "grader_uid": os.geteuid(), "proc": events.proc}
+    isolation = {
+        "namespaces": NAMESPACES,
+        "host_uid": host_uid,
+        "grader_uid": os.geteuid(),
+        "capabilities": "none",
+        "seccomp": "deny-list",
+        "proc": events.proc,
+    }
     detail = {"isolation": isolation, "stderr_tail": _tail(base / "stderr.txt")}
     if events.error is not None:
         return _infra(events.error, **detail)

@@ -11,7 +11,8 @@ Three processes, each with one job:
   null, zero, urandom; its own /proc), pivots into it, forbids further user namespaces, forks the runner
   and waits for it. When the runner ends, the supervisor exits and the kernel kills everything left in
   the namespace (double-forked daemons included).
-- the **runner** (PID 2): drops every capability, applies the resource limits, and runs ``check(answer)``
+- the **runner** (PID 2): drops every capability, denies the syscalls it never needs (seccomp), applies
+  the resource limits, and runs ``check(answer)``
   in /scratch; the verdict goes to the result file the grader opened.
 
 Events (JSON lines on the control pipe, which the check's code never holds): ``unshared``,
@@ -183,6 +184,7 @@ def _runner(spec, code, answer, last_cap, status_fd):
     os.dup2(status, STATUS_FD, inheritable=False)
     os.closerange(STATUS_FD + 1, 1 << 20)
     linux.drop_all_capabilities(last_cap)
+    linux.deny_syscalls()
     _apply_limits(spec)
     os.chdir(SCRATCH)
     _emit(STATUS_FD, event="started")

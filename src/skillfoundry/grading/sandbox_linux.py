@@ -56,7 +56,117 @@ PR_SET_NO_NEW_PRIVS = 38
 #: SECBIT_NO_CAP_AMBIENT_RAISE (+locked): no way back to capabilities through uid 0 or exec.
 _SECUREBITS = 0x01 | 0x02 | 0x08 | 0x20 | 0x40 | 0x80
 _CAP_VERSION_3 = 0x20080522
-_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}
+
+#: Syscall numbers by machine (from the kernel's unistd_64.h / asm-generic/unistd.h): pivot_root, and the
+#: calls a check never needs that reach outside it or widen the kernel's attack surface (io_uring, bpf,
+#: perf, userfaultfd, keyrings, ptrace and cross-process memory, modules, mounts, namespaces, handles...).
+SYSCALLS = {
+    "x86_64": {
+        "pivot_root": 155,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "bpf": 321,
+        "perf_event_open": 298,
+        "userfaultfd": 323,
+        "keyctl": 250,
+        "add_key": 248,
+        "request_key": 249,
+        "ptrace": 101,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
+        "kexec_load": 246,
+        "kexec_file_load": 320,
+        "init_module": 175,
+        "finit_module": 313,
+        "delete_module": 176,
+        "acct": 163,
+        "swapon": 167,
+        "swapoff": 168,
+        "reboot": 169,
+        "personality": 135,
+        "mount": 165,
+        "umount2": 166,
+        "unshare": 272,
+        "setns": 308,
+        "open_by_handle_at": 304,
+        "name_to_handle_at": 303,
+        "fanotify_init": 300,
+        "lookup_dcookie": 212,
+        "syslog": 103,
+        "vhangup": 153,
+        "quotactl": 179,
+        "chroot": 161,
+        "open_tree": 428,
+        "move_mount": 429,
+        "fsopen": 430,
+        "fsconfig": 431,
+        "fsmount": 432,
+        "fspick": 433,
+        "mount_setattr": 442,
+        "quotactl_fd": 443,
+    },
+    "aarch64": {
+        "pivot_root": 41,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "bpf": 280,
+        "perf_event_open": 241,
+        "userfaultfd": 282,
+        "keyctl": 219,
+        "add_key": 217,
+        "request_key": 218,
+        "ptrace": 117,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
+        "kexec_load": 104,
+        "kexec_file_load": 294,
+        "init_module": 105,
+        "finit_module": 273,
+        "delete_module": 106,
+        "acct": 89,
+        "swapon": 224,
+        "swapoff": 225,
+        "reboot": 142,
+        "personality": 92,
+        "mount": 40,
+        "umount2": 39,
+        "unshare": 97,
+        "setns": 268,
+        "open_by_handle_at": 265,
+        "name_to_handle_at": 264,
+        "fanotify_init": 262,
+        "lookup_dcookie": 18,
+        "syslog": 116,
+        "vhangup": 58,
+        "quotactl": 60,
+        "chroot": 51,
+        "open_tree": 428,
+        "move_mount": 429,
+        "fsopen": 430,
+        "fsconfig": 431,
+        "fsmount": 432,
+        "fspick": 433,
+        "mount_setattr": 442,
+        "quotactl_fd": 443,
+    },
+}
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_X32_BIT = 0x40000000  # x86_64's x32 ABI: same audit arch, numbers with this bit set; refused wholesale
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+_RET_KILL_PROCESS, _RET_ERRNO, _RET_ALLOW = 0x80000000, 0x00050000, 0x7FFF0000
+_LD_ABS_W, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -73,6 +183,13 @@ def _check(result: int, what: str) -> None:
 
 def _b(path) -> bytes:
     return os.fsencode(path)
+
+
+def _syscalls() -> dict[str, int]:
+    machine = os.uname().machine
+    if machine not in SYSCALLS:
+        raise SandboxError(f"unsupported architecture {machine} (the sandbox knows x86_64 and aarch64)")
+    return SYSCALLS[machine]
 
 
 def unshare(flags: int) -> None:
@@ -114,11 +231,8 @@ def remount_readonly(target: str, devices: bool = False) -> None:
 
 def pivot_into(new_root: str) -> None:
     """Make ``new_root`` the root of this mount namespace and detach the host's root from it."""
-    number = _PIVOT_ROOT.get(os.uname().machine)
-    if number is None:
-        raise SandboxError(f"pivot_root: unsupported architecture {os.uname().machine}")
     os.chdir(new_root)
-    _check(_libc.syscall(ctypes.c_long(number), b".", b"."), "pivot_root")
+    _check(_libc.syscall(ctypes.c_long(_syscalls()["pivot_root"]), b".", b"."), "pivot_root")
     _check(_libc.umount2(b".", ctypes.c_int(MNT_DETACH)), "detaching the host root")
     os.chdir("/")
 
@@ -143,3 +257,26 @@ def drop_all_capabilities(last_cap: int) -> None:
     data = (ctypes.c_uint32 * 6)()  # two (effective, permitted, inheritable) triples, all zero
     _check(_libc.capset(header, data), "capset (dropping capabilities)")
     prctl(PR_SET_NO_NEW_PRIVS, 1, "setting no_new_privs")
+
+
+def deny_syscalls() -> None:
+    """Install a seccomp filter: every call in this machine's ``SYSCALLS`` (pivot_root included) and every
+    x32 call fails with EPERM; a call from another architecture kills the process. Needs no_new_privs."""
+    machine = os.uname().machine
+    denied = sorted(set(_syscalls().values()))
+    errno_ret = len(denied) + 6  # index of the EPERM return below
+    program = [
+        (_LD_ABS_W, 0, 0, 4),  # seccomp_data.arch
+        (_JEQ_K, 1, 0, _AUDIT_ARCH[machine]),
+        (_RET_K, 0, 0, _RET_KILL_PROCESS),
+        (_LD_ABS_W, 0, 0, 0),  # seccomp_data.nr
+        (_JGE_K, errno_ret - 5, 0, _X32_BIT) if machine == "x86_64" else (_JEQ_K, 0, 0, 0xFFFFFFFF),
+    ]
+    program += [(_JEQ_K, errno_ret - (5 + i) - 1, 0, nr) for i, nr in enumerate(denied)]
+    program += [(_RET_K, 0, 0, _RET_ALLOW), (_RET_K, 0, 0, _RET_ERRNO | errno.EPERM)]
+    filters = (_SockFilter * len(program))(*program)
+    fprog = _SockFprog(len(program), filters)
+    _check(
+        _libc.prctl(ctypes.c_int(PR_SET_SECCOMP), ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0),
+        "installing the seccomp filter",
+    )
