@@ -12,8 +12,8 @@ Three processes, each with one job:
   and waits for it. When the runner ends, the supervisor exits and the kernel kills everything left in
   the namespace (double-forked daemons included).
 - the **runner** (PID 2): drops every capability, denies the syscalls it never needs (seccomp), applies
-  the resource limits, and runs ``check(answer)``
-  in /scratch; the verdict goes to the result file the grader opened.
+  the resource limits, and runs ``check(answer)`` in /scratch; the verdict goes to the result file the
+  grader opened.
 
 Events (JSON lines on the control pipe, which the check's code never holds): ``unshared``,
 ``ready`` (with ``proc``), ``started`` (the check's code is about to run), ``runner`` (``exit`` or
@@ -92,8 +92,8 @@ def _build_view(spec, binds, links):
     for target, text in links:
         os.symlink(text, root + target)
     _tmpfs(root + "/dev", 65536, 0o755, linux.MS_NOSUID | linux.MS_NOEXEC)
-    for name in ("stdin", "stdout", "stderr"):
-        os.symlink(f"/proc/self/fd/{('stdin', 'stdout', 'stderr').index(name)}", f"{root}/dev/{name}")
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        os.symlink(f"/proc/self/fd/{fd}", f"{root}/dev/{name}")
     os.symlink("/proc/self/fd", root + "/dev/fd")
     writable = {SCRATCH: spec["scratch_bytes"], "/tmp": spec["tmp_bytes"], "/dev/shm": spec["shm_bytes"]}
     for target, size in writable.items():
@@ -116,7 +116,8 @@ def _build_view(spec, binds, links):
     devices = {root + target for target, _, device in binds if device}
     keep = {root + path for path in writable} | {root + "/proc"}
     for point in linux.mount_points():
-        if point.startswith(root) and point not in keep and not point.startswith(root + "/proc/"):
+        inside = point == root or point.startswith(root + "/")
+        if inside and point not in keep and not point.startswith(root + "/proc/"):
             linux.remount_readonly(point, devices=point in devices)
     with open("/proc/sys/user/max_user_namespaces", "w") as handle:  # this namespace's own limit
         handle.write("0")
@@ -179,9 +180,10 @@ def _write_result(result):
 def _runner(spec, code, answer, last_cap, status_fd):
     """PID 2: no capabilities, limited, in /scratch; only stdin/stdout/stderr and the result file open
     while the check runs. Says ``started`` on the status pipe (which the check never holds) first."""
-    result, status = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in (spec["result_fd"], status_fd))
-    os.dup2(result, RESULT_FD, inheritable=False)
-    os.dup2(status, STATUS_FD, inheritable=False)
+    # first out of the way (either may sit on 3 or 4), then to their fixed numbers; the rest closed
+    result_fd, status_fd = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in (spec["result_fd"], status_fd))
+    os.dup2(result_fd, RESULT_FD, inheritable=False)
+    os.dup2(status_fd, STATUS_FD, inheritable=False)
     os.closerange(STATUS_FD + 1, 1 << 20)
     linux.drop_all_capabilities(last_cap)
     linux.deny_syscalls()
