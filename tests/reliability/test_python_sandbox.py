@@ -29,7 +29,7 @@ import pytest
 
 from skillfoundry.grading import python_check
 from skillfoundry.grading.outcome import CheckOutcome
-from skillfoundry.grading.python_check import MAX_PROCESSES, SHM_BYTES, grade_python
+from skillfoundry.grading.python_check import MAX_PROCESSES, SANDBOX_ID, SHM_BYTES, grade_python
 from skillfoundry.skills.model import PythonCheck
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,8 +92,11 @@ def _files_with(marker: str) -> list[str]:
     return [str(p) for d in _host_dirs() if d.is_dir() for p in d.iterdir() if marker in p.name]
 
 
-def _sysv_segments() -> list[str]:
-    return Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+def _sysv_segments_of(uid: int) -> list[str]:
+    """The host's System V shared-memory segments owned by ``uid`` (columns: key shmid perms size cpid lpid
+    nattch uid ...)."""
+    rows = [line.split() for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]]
+    return [" ".join(row) for row in rows if int(row[7]) == uid]
 
 
 @pytest.fixture
@@ -111,7 +114,8 @@ def host(tmp_path: Path) -> Iterator[Host]:
     host_file.write_text(content)
     host_file.chmod(0o644)
     victim = subprocess.Popen(["sleep", "600"])  # same uid and process group as the grader
-    shm_before, segments_before = set(os.listdir("/dev/shm")), _sysv_segments()
+    sandbox_uid = SANDBOX_ID if os.geteuid() == 0 else os.geteuid()
+    segments_before = _sysv_segments_of(sandbox_uid)
     state = Host(marker=marker, host_file=host_file, host_content=content, victim=victim)
     yield state
     try:
@@ -119,8 +123,7 @@ def host(tmp_path: Path) -> Iterator[Host]:
         assert not _processes_with(marker), _processes_with(marker)
         assert not _processes_with(str(python_check._CHILD)), "a sandbox process outlived its check"
         assert not _files_with(marker), _files_with(marker)
-        assert set(os.listdir("/dev/shm")) <= shm_before, "a file was left in the host's /dev/shm"
-        assert len(_sysv_segments()) <= len(segments_before), "a SysV shared-memory segment was left"
+        assert _sysv_segments_of(sandbox_uid) == segments_before, "a SysV shared-memory segment was left"
         assert host_file.read_text() == content
     finally:
         victim.kill()
@@ -134,9 +137,12 @@ def grade(code: str, answer: str, **limits: object) -> CheckOutcome:
     return outcome
 
 
-def contained(outcome: CheckOutcome, host: Host) -> None:
-    """The check did not get through (by its own account) and nothing it saw reached the stored outcome."""
+def contained(outcome: CheckOutcome, host: Host, ran_to_the_end: bool = True) -> None:
+    """The check did not get through (by its own account: it ran to the end and returned False, so a
+    broken hostile check cannot pass vacuously) and nothing it saw reached the stored outcome."""
     assert not outcome.passed, outcome.detail
+    if ran_to_the_end:
+        assert outcome.detail["reason"] == "check returned False", outcome.detail
     stored = json.dumps(outcome.model_dump())
     assert host.host_content not in stored
     assert len(stored) < 8000
@@ -624,7 +630,7 @@ def test_hostile_writes_huge_output(host: Host) -> None:
             return True
     """
     outcome = grade(code, host.answer(), timeout_s=20)
-    contained(outcome, host)
+    contained(outcome, host, ran_to_the_end=False)
     assert "file size limit" in outcome.detail["reason"] or "File too large" in outcome.detail["reason"]
 
 
