@@ -644,10 +644,9 @@ def test_hostile_leaves_shared_memory_behind(host: Host) -> None:
             fd = os.open('/dev/shm/' + m, os.O_CREAT | os.O_RDWR)
             os.ftruncate(fd, 2**20)
             mmap.mmap(fd, 2**20)[:4] = b'left'
-            return segment >= 0
+            return segment >= 0  # refused (seccomp): memory outside the address-space limit
     """
-    outcome = grade(code, host.answer())
-    assert outcome.passed, outcome.detail  # both were made inside; the fixture asserts neither reached the host
+    contained(grade(code, host.answer()), host)  # the /dev/shm file was made inside; the fixture: not on the host
 
 
 # ---------------------------------------------------------------- honest checks still pass

@@ -5,7 +5,8 @@ What the check gets (Linux namespaces, no extra system package; see sandbox_chil
   else (an unprivileged grader, or a root in a user namespace without nobody) the grader's own ids,
   reported as ``detail["isolation"]["host_uid"]``; no capabilities at all (bounding set emptied, no_new_privs,
   securebits locked), supplementary groups dropped, no further user namespaces, and a seccomp filter that
-  refuses io_uring, bpf, perf, userfaultfd, keyrings, ptrace, mounts, namespaces, modules... (EPERM);
+  refuses io_uring, bpf, perf, userfaultfd, keyrings, ptrace, mounts, namespaces, modules, and memory
+  outside the address-space limit (memfd, System V shared memory and queues) with EPERM;
 - its own mount view: the host's /usr (and /lib, /bin... or their symlinks), the interpreter's prefixes
   and site-packages and /etc/ld.so.cache, all read-only; writable only tmpfs ``/scratch`` (its working
   directory), ``/tmp`` and ``/dev/shm``, all size-limited and gone when it ends; /dev with null, zero,

@@ -59,7 +59,8 @@ _CAP_VERSION_3 = 0x20080522
 
 #: Syscall numbers by machine (from the kernel's unistd_64.h / asm-generic/unistd.h): pivot_root, and the
 #: calls a check never needs that reach outside it or widen the kernel's attack surface (io_uring, bpf,
-#: perf, userfaultfd, keyrings, ptrace and cross-process memory, modules, mounts, namespaces, handles...).
+#: perf, userfaultfd, keyrings, ptrace and cross-process memory, modules, mounts, namespaces, handles...),
+#: or hold memory outside the address-space limit (memfd, System V shared memory and message queues).
 SYSCALLS = {
     "x86_64": {
         "pivot_root": 155,
@@ -105,6 +106,10 @@ SYSCALLS = {
         "fspick": 433,
         "mount_setattr": 442,
         "quotactl_fd": 443,
+        "memfd_create": 319,
+        "memfd_secret": 447,
+        "shmget": 29,
+        "msgget": 68,
     },
     "aarch64": {
         "pivot_root": 41,
@@ -150,6 +155,10 @@ SYSCALLS = {
         "fspick": 433,
         "mount_setattr": 442,
         "quotactl_fd": 443,
+        "memfd_create": 279,
+        "memfd_secret": 447,
+        "shmget": 194,
+        "msgget": 186,
     },
 }
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
