@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from skillfoundry.config import Settings
 from skillfoundry.flows.prefect_env import apply_prefect_defaults
@@ -65,6 +67,20 @@ def check_specs(specs: list[str]) -> None:
         raise typer.Exit(2) from None
 
 
+def same_experiment(check: Callable[[], object]) -> None:
+    """A reused run id must name the same experiment: else a one-line error and exit 2 before anything runs."""
+    from skillfoundry.flows.distill import RunConfigError
+
+    try:
+        guarded(check)
+    except RunConfigError as err:
+        errors.print(f"[red]error:[/red] {escape(str(err))}", highlight=False)
+        raise typer.Exit(2) from None
+    except ValueError as err:
+        errors.print(f"[red]error:[/red] {escape(str(err))}", highlight=False)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def run(
     teacher: Annotated[str | None, typer.Option(help="Teacher model spec (default: claude-opus-4-5 if ANTHROPIC_API_KEY, else local).")] = None,
@@ -76,11 +92,11 @@ def run(
     refine_rounds: Annotated[int | None, typer.Option(help="Refinement rounds on the train split.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and sampling.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
-    run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
     task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
-    from skillfoundry.flows.distill import distill
+    from skillfoundry.flows.distill import distill, resumable
     from skillfoundry.flows.prefect_server import prefect_api
     from skillfoundry.flows.runners import TaskRunnerError, on_runner
 
@@ -102,6 +118,7 @@ def run(
         errors.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     rid = run_id or new_run_id()
+    same_experiment(lambda: resumable(settings, rid, "distill"))
     console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")
     try:
         with prefect_api():  # a local Prefect server that dies with this run, unless PREFECT_API_URL is set
@@ -131,11 +148,11 @@ def eval_skill(
     cases: Annotated[int | None, typer.Option(help="CUDA test problems, when the skill brings no cases.")] = None,
     epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
-    run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
     task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
 ) -> None:
     """Evaluate an existing skill: students with and without it on its test cases; print the lift."""
-    from skillfoundry.flows.evaluate_skill import evaluate_skill
+    from skillfoundry.flows.evaluate_skill import evaluate_skill, resumable_eval
     from skillfoundry.flows.prefect_server import prefect_api
     from skillfoundry.flows.runners import TaskRunnerError, on_runner
 
@@ -150,6 +167,7 @@ def eval_skill(
         errors.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     rid = run_id or new_run_id()
+    same_experiment(lambda: resumable_eval(skill_dir, settings, rid))
     try:
         with prefect_api():
             result = flow(skill_dir, settings, rid)
