@@ -155,6 +155,7 @@ def main() -> None:
                     settings = Settings(data_dir=root / f"{side}{r}", epochs=args.epochs, concurrency=8)
                     fn = plain if side == "plain" else orchestrated
                     times[side].append(timed(lambda: fn(settings, endpoint, refs, skill, sid, sampling)))
+                    print(f"  ({side} pass {r + 1}: {times[side][-1]:.2f} s)", flush=True)
     n = n_cases * 2 * args.epochs
     best_plain, best_prefect = min(times["plain"]), min(times["prefect"])
     overhead = best_prefect / best_plain - 1
