@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from skillfoundry.config import Settings
+from skillfoundry.export.cli import app as export_app
 from skillfoundry.kernels.cli import app as kernels_app
 from skillfoundry.llm.spec import ModelSpec, ModelSpecError
 from skillfoundry.report.format import LIFT_HEADERS, lift_cells
@@ -32,6 +33,7 @@ app = typer.Typer(
 )
 app.add_typer(kernels_app, name="kernels", help="CUDA problem suite, NVRTC compile and kernel checks.")
 app.add_typer(skills_app, name="skills", help="Validate, import and export Agent Skills.")
+app.add_typer(export_app, name="export", help="Export stored runs in other tools' formats (inspect_ai logs).")
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
