@@ -16,6 +16,7 @@ from rich.table import Table
 
 from skillfoundry.config import Settings
 from skillfoundry.export.cli import app as export_app
+from skillfoundry.kernelbench.cli import register as register_kernelbench
 from skillfoundry.kernels.cli import app as kernels_app
 from skillfoundry.llm.spec import ModelSpec, ModelSpecError
 from skillfoundry.report.format import LIFT_HEADERS, lift_cells
@@ -31,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+register_kernelbench(kernels_app)
 app.add_typer(kernels_app, name="kernels", help="CUDA problem suite, NVRTC compile and kernel checks.")
 app.add_typer(skills_app, name="skills", help="Validate, import and export Agent Skills.")
 app.add_typer(export_app, name="export", help="Export stored runs in other tools' formats (inspect_ai logs).")
