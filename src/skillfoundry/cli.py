@@ -65,6 +65,17 @@ def check_specs(specs: list[str]) -> None:
         raise typer.Exit(2) from None
 
 
+def check_suite(settings: Settings) -> None:
+    """The kernel suite must exist before anything starts; else a one-line error."""
+    from skillfoundry.domain.cuda import suite_problems
+
+    try:
+        suite_problems(settings.suite, settings.data_dir)
+    except ValueError as err:
+        errors.print(f"[red]error:[/red] --suite: {escape(str(err))}")
+        raise typer.Exit(2) from None
+
+
 def same_experiment(check: Callable[[], object]) -> None:
     """A reused run id must name the same experiment: else a one-line error and exit 2 before anything runs."""
     from skillfoundry.flows.distill import RunConfigError
@@ -90,6 +101,7 @@ def run(
     refine_rounds: Annotated[int | None, typer.Option(help="Refinement rounds on the train split.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and sampling.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
+    suite: Annotated[str | None, typer.Option(help="Kernel problem suite: native, or an imported KernelBench level (kernelbench-l1).")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
@@ -105,8 +117,10 @@ def run(
         refine_rounds=refine_rounds,
         seed=seed,
         data_dir=data_dir,
+        suite=suite,
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
+    check_suite(settings)
     rid = run_id or new_run_id()
     same_experiment(lambda: resumable(settings, rid, "distill"))
     console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")

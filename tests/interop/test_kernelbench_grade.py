@@ -25,7 +25,7 @@ def problem(level: int, name: str) -> KBProblem:
 
 def grade(answer_file: str, tmp_path: Path, prob: str = "1_Scale_and_shift"):
     text = (ANSWERS / answer_file).read_text()
-    bundle = grade_kernelbench(problem(1, prob), f"Here is my kernel.\n```python\n{text}```\n", cache_dir=tmp_path)
+    bundle = grade_kernelbench(problem(1, prob).id, f"Here is my kernel.\n```python\n{text}```\n", cache_dir=tmp_path)
     (outcome,) = bundle.outcomes
     rules = {f["rule"] for f in outcome.detail["findings"]}
     return bundle, outcome, rules
@@ -75,13 +75,13 @@ def test_the_answer_is_never_executed(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     honest = (ANSWERS / "honest_scale_shift.py").read_text()
     hostile = honest.replace("import torch\n", f"import torch\nopen({str(marker)!r}, 'w').write('x')\n", 1)
-    bundle = grade_kernelbench(problem(1, "1_Scale_and_shift"), f"```python\n{hostile}```", cache_dir=tmp_path)
+    bundle = grade_kernelbench(problem(1, "1_Scale_and_shift").id, f"```python\n{hostile}```", cache_dir=tmp_path)
     assert not marker.exists()
     assert "dynamic_code" in {f["rule"] for f in bundle.outcomes[0].detail["findings"]}
 
 
 def test_answer_without_model_new_fails_at_extract(tmp_path: Path) -> None:
-    bundle = grade_kernelbench(problem(1, "2_Row_sum"), "```cuda\n__global__ void k() {}\n```", cache_dir=tmp_path)
+    bundle = grade_kernelbench(problem(1, "2_Row_sum").id, "```cuda\n__global__ void k() {}\n```", cache_dir=tmp_path)
     assert bundle.outcomes[0].detail["stage"] == "extract" and not bundle.outcomes[0].passed
 
 

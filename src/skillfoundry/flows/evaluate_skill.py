@@ -11,7 +11,6 @@ from skillfoundry.domain import cuda
 from skillfoundry.evaluation import Sampling
 from skillfoundry.flows.distill import DistillResult, RunConfigError, check_cases, evaluate, resumable
 from skillfoundry.flows.run_status import recorded_run
-from skillfoundry.kernels.problems import list_problems
 from skillfoundry.llm.servers import serving
 from skillfoundry.llm.spec import ModelSpec
 from skillfoundry.skills.evals_io import import_evals
@@ -31,7 +30,7 @@ def bundled_cases(skill_dir: Path, settings: Settings) -> list[TestCase]:
         cases = load_upskill_tests(skill_dir / "skill_meta.json")
     else:
         _, test = cuda.split_problems(
-            list_problems(), seed=settings.seed, n_train=settings.train_cases, n_test=settings.cases
+            cuda.suite_problems(settings.suite, settings.data_dir), seed=settings.seed, n_train=settings.train_cases, n_test=settings.cases
         )
         return [cuda.problem_case(p, "test") for p in test]
     test = [c for c in cases if c.split == "test"]

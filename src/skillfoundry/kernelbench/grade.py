@@ -15,7 +15,6 @@ from typing import Any
 from skillfoundry.grading.outcome import CheckOutcome, GradeBundle, GradingLevel
 from skillfoundry.kernelbench.answer_ast import Finding, analyze_answer
 from skillfoundry.kernelbench.cuda_split import DEVICE_MARKER, host_findings, split_device_host
-from skillfoundry.kernelbench.problems import KBProblem
 from skillfoundry.kernels import ptx as ptx_info
 from skillfoundry.kernels.compile import BuildResult, compile_cuda, source_sha, validate_arch
 from skillfoundry.kernels.extract import fenced_blocks
@@ -49,12 +48,15 @@ def _outcome(passed: bool, detail: dict[str, Any]) -> CheckOutcome:
 
 
 def grade_kernelbench(
-    problem: KBProblem, answer: str, *, cache_dir: Path | None = None, archs: Sequence[str] = ("sm_90",)
+    problem_id: str, answer: str, *, cache_dir: Path | None = None, archs: Sequence[str] = ("sm_90",)
 ) -> GradeBundle:
-    """One outcome (grader 'kernelbench', level kernel-static) plus one build record per source and arch."""
+    """One outcome (grader 'kernelbench', level kernel-static) plus one build record per source and arch.
+
+    Compile level needs only the answer: the reference (``problem_id``) is named in the detail; the GPU stage
+    that would run it against the reference is not built yet."""
     for arch in archs:
         validate_arch(arch)
-    detail: dict[str, Any] = {"problem_id": problem.id, "gpu": False, "correctness": "not checked (compile level)"}
+    detail: dict[str, Any] = {"problem_id": problem_id, "gpu": False, "correctness": "not checked (compile level)"}
     module = answer_module(answer)
     if module is None:
         detail.update(stage="extract", reason="no Python module with class ModelNew in the answer")

@@ -41,6 +41,26 @@ class KBProblem(BaseModel):
     forward_args: list[str]
     description: str = ""
 
+    @property
+    def prompt(self) -> str:
+        """The student's task, in KernelBench's answer format (our wording)."""
+        return ANSWER_FORMAT.format(source=self.source.strip())
+
+
+ANSWER_FORMAT = """Write custom CUDA kernels that replace the PyTorch operators of the architecture below, for speed.
+
+Reference architecture (Model, its inputs from get_inputs() and its constructor arguments from get_init_inputs()):
+```python
+{source}
+```
+
+Answer with one complete Python module in a ```python block that defines `class ModelNew(nn.Module)` with the same
+constructor arguments and forward signature as Model. Bring the CUDA code in with
+`torch.utils.cpp_extension.load_inline` (literal `cuda_sources`, `cpp_sources` and `functions` strings) and do
+all the work of forward in your kernels: do not call Model, torch operators or tensor arithmetic in forward or
+in the C++ wrapper (allocating outputs with torch::empty and friends is fine), and do not keep results
+between calls."""
+
 
 class Suite(BaseModel):
     """A stored suite of KernelBench problems (one level)."""
@@ -217,3 +237,8 @@ def get_kb_problem(data_dir: Path, problem_id_: str) -> KBProblem:
         if p.id == problem_id_:
             return p
     raise KernelBenchError(f"problem {problem_id_!r} is not in suite {suite.name}")
+
+
+def is_kernelbench_id(problem_id: str) -> bool:
+    """True for ids of imported KernelBench problems (``kb-l<level>-<number>``)."""
+    return re.fullmatch(r"kb-l\d-\d+", problem_id) is not None
