@@ -62,31 +62,27 @@ def evaluate(
     """Every student x {baseline, with_skill} x epochs; shared baselines and answers already stored
     for this run (a resumed run) are reused, not re-run."""
     epochs = list(range(settings.epochs))
-    common = dict(
-        epochs=epochs,
-        sampling=sampling,
-        run_id=run_id,
-        data_dir=settings.data_dir,
-        concurrency=settings.concurrency,
-        timeout_s=settings.request_timeout_s,
-    )
-    futures = []
+    ids = [c.case_id for c in cases]
+    batches = []
     for endpoint in students:
         model = str(endpoint.spec)
-        have = existing_baselines(settings.data_dir, model, [c.case_id for c in cases], sampling.key(), epochs)
-        batches = [
-            steps.generate.submit(
-                endpoint, cases, skill=skill, skill_id=skill_id, condition="with_skill",
-                skip=answered(settings.data_dir, run_id, model, skill_id), **common,
-            ),
-            steps.generate.submit(
-                endpoint, cases, skill=None, skill_id=None, condition="baseline", skip=frozenset(have), **common
-            ),
+        have = existing_baselines(settings.data_dir, model, ids, sampling.key(), epochs)
+        batches += [
+            steps.StudentBatch(endpoint=endpoint, condition="with_skill", skill=skill, skill_id=skill_id,
+                               skip=answered(settings.data_dir, run_id, model, skill_id)),
+            steps.StudentBatch(endpoint=endpoint, condition="baseline", skip=frozenset(have)),
         ]
-        for batch in batches:
-            futures.append(
-                steps.grade.submit(batch, cases, data_dir=settings.data_dir, cache_dir=settings.kernel_cache_dir, judge=judge)
-            )
+    # One generation task for every student x condition x epoch: one scheduler per server, sized to its
+    # slots, so the conditions never compete for slots and no request waits out its timeout in a queue.
+    generated = steps.generate(
+        batches, cases, epochs=epochs, sampling=sampling, run_id=run_id, data_dir=settings.data_dir,
+        concurrency=settings.concurrency, policy=settings.retry_policy, response_cache_dir=settings.response_cache_dir,
+    )
+    futures = [
+        steps.grade.submit(rows, cases, data_dir=settings.data_dir, cache_dir=settings.kernel_cache_dir, judge=judge)
+        for rows in generated
+        if rows
+    ]
     for future in futures:
         future.result()
 

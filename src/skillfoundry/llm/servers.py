@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -301,6 +302,21 @@ class VllmServer(ManagedServer):
         return [check_vllm(), "serve", self.model, "--host", HOST, "--port", str(self.port), *self.extra_args]
 
 
+def server_software(base_url: str, timeout_s: float = 5.0) -> str:
+    """Name and version of the OpenAI-compatible server at ``base_url``: vLLM answers ``GET /version``,
+    llama-server ``GET /props`` (its build); any other is "openai-compatible"."""
+    probes = (("/version", "vllm", "version"), ("/props", "llama-server", "build_info"))
+    for path, name, field in probes:
+        try:
+            with _DIRECT.open(base_url + path, timeout=timeout_s) as response:
+                value = json.loads(response.read()).get(field)
+        except (urllib.error.URLError, OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, str) and value:
+            return f"{name} {value}"
+    return "openai-compatible"
+
+
 def openai_root(url: str) -> str:
     """Server root of an OpenAI-compatible base URL: ``http://h:8000/v1`` and ``http://h:8000`` -> ``http://h:8000``."""
     url = url.rstrip("/")
@@ -315,10 +331,11 @@ def remote_endpoint(spec: ModelSpec, env: Mapping[str, str] | None = None) -> En
         if not key:
             raise MissingApiKeyError(f"model {spec}: set ANTHROPIC_API_KEY (or use the 'local' model)")
         return Endpoint(spec=spec, api="anthropic", base_url=env.get("ANTHROPIC_BASE_URL"), model=spec.model,
-                        api_key=key)
+                        api_key=key, server="anthropic-messages-api")
     if spec.provider == "openai" and spec.base_url:
-        return Endpoint(spec=spec, api="openai", base_url=openai_root(spec.base_url), model=spec.model,
-                        api_key=env.get("OPENAI_API_KEY") or "sk-no-key")
+        root = openai_root(spec.base_url)
+        return Endpoint(spec=spec, api="openai", base_url=root, model=spec.model,
+                        api_key=env.get("OPENAI_API_KEY") or "sk-no-key", server=server_software(root))
     raise ValueError(f"model {spec}: needs a local server, not a remote endpoint")
 
 
@@ -341,10 +358,12 @@ def serving(specs: Sequence[ModelSpec], settings: Settings) -> Iterator[dict[Mod
             if spec.provider == "local":
                 if local is None:
                     local = stack.enter_context(LlamaServer.from_settings(settings))
-                endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=local.base_url, model=local.alias)
+                endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=local.base_url, model=local.alias,
+                                           server=server_software(local.base_url), slots=local.slots)
             elif spec.provider == "vllm":
                 server = stack.enter_context(VllmServer(spec.model))
-                endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=server.base_url, model=spec.model)
+                endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=server.base_url, model=spec.model,
+                                           server=server_software(server.base_url))
         yield {spec: endpoints[spec] for spec in unique}
 
 
