@@ -71,6 +71,7 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed for the split and sampling.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again instead of serving seeded requests from the response cache.")] = False,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
     from skillfoundry.flows.distill import distill
@@ -85,6 +86,7 @@ def run(
         refine_rounds=refine_rounds,
         seed=seed,
         data_dir=data_dir,
+        response_cache=False if no_cache else None,
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
     rid = run_id or new_run_id()
@@ -117,11 +119,13 @@ def eval_skill(
     epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again instead of serving seeded requests from the response cache.")] = False,
 ) -> None:
     """Evaluate an existing skill: students with and without it on its test cases; print the lift."""
     from skillfoundry.flows.evaluate_skill import evaluate_skill
 
-    settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir)
+    settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir,
+                             response_cache=False if no_cache else None)
     check_specs([*settings.students, *([settings.judge] if settings.judge else [])])
     if not (skill_dir / "SKILL.md").is_file():
         errors.print(f"[red]error:[/red] {skill_dir}: expected a skill folder containing SKILL.md")
