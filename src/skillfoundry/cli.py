@@ -14,6 +14,7 @@ from rich.table import Table
 
 from skillfoundry.config import Settings
 from skillfoundry.kernels.cli import app as kernels_app
+from skillfoundry.llm.cli import app as trace_app
 from skillfoundry.llm.spec import ModelSpec, ModelSpecError
 from skillfoundry.report.format import LIFT_HEADERS, lift_cells
 from skillfoundry.skills.cli import app as skills_app
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 app.add_typer(kernels_app, name="kernels", help="CUDA problem suite, NVRTC compile and kernel checks.")
 app.add_typer(skills_app, name="skills", help="Validate, import and export Agent Skills.")
+app.add_typer(trace_app, name="trace", help="Import teacher traces (a Claude Code session).")
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
