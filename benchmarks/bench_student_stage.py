@@ -24,6 +24,7 @@ from pathlib import Path
 
 import openai
 
+from skillfoundry.config import Settings
 from skillfoundry.domain import cuda
 from skillfoundry.evaluation import CaseRef, Sampling, plan
 from skillfoundry.kernels.problems import list_problems
@@ -105,7 +106,7 @@ def main() -> None:
     requests = [p.request for s in (skill, None) for p in plan(cases, skill=s, epochs=epochs, sampling=sampling)]
     work = Path(tempfile.mkdtemp(prefix="bench-stage-"))
 
-    with LlamaServer(threads=args.threads, slots=args.slots) as server:
+    with LlamaServer(threads=args.threads, slots=args.slots, ctx_per_slot=Settings().llama_ctx_per_slot) as server:
         endpoint = Endpoint(spec=ModelSpec.parse("local"), api="openai", base_url=server.base_url, model=server.alias,
                             server=server_software(server.base_url), slots=args.slots)
         asyncio.run(bare(endpoint, requests[:1]))  # warm-up

@@ -74,6 +74,7 @@ def run(
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again instead of serving seeded requests from the response cache.")] = False,
+    budget_usd: Annotated[float | None, typer.Option(help="Stop the run before it spends more than this many USD (resume it to finish).")] = None,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
     from skillfoundry.flows.distill import distill
@@ -89,6 +90,7 @@ def run(
         seed=seed,
         data_dir=data_dir,
         response_cache=False if no_cache else None,
+        budget_usd=budget_usd,
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
     rid = run_id or new_run_id()

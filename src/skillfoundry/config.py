@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     request_attempts: int = Field(default=6, ge=1, description="tries per model request, the first included")
     request_deadline_s: float = Field(default=900.0, gt=0, description="all tries of one request")
     response_cache: bool = Field(default=True, description="serve seeded requests from the on-disk answer cache")
+    budget_usd: float | None = Field(default=None, ge=0, description="stop the run before it spends more (USD)")
     llama_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     llama_slots: int = Field(default=8, ge=1)
     llama_ctx_per_slot: int = Field(default=8192, ge=512)

@@ -12,6 +12,7 @@ from skillfoundry.domain import cuda
 from skillfoundry.evaluation import CaseRef, Sampling
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
+from skillfoundry.llm.budget import Budget
 from skillfoundry.llm.servers import serving
 from skillfoundry.llm.spec import Endpoint, ModelSpec
 from skillfoundry.skills import refine
@@ -58,9 +59,10 @@ def evaluate(
     run_id: str,
     sampling: Sampling,
     judge: Endpoint | None = None,
+    budget: Budget | None = None,
 ) -> None:
     """Every student x {baseline, with_skill} x epochs; shared baselines and answers already stored
-    for this run (a resumed run) are reused, not re-run."""
+    for this run (a resumed run) are reused, not re-run. Stops before sending more once ``budget`` is spent."""
     epochs = list(range(settings.epochs))
     ids = [c.case_id for c in cases]
     batches = []
@@ -77,6 +79,7 @@ def evaluate(
     generated = steps.generate(
         batches, cases, epochs=epochs, sampling=sampling, run_id=run_id, data_dir=settings.data_dir,
         concurrency=settings.concurrency, policy=settings.retry_policy, response_cache_dir=settings.response_cache_dir,
+        budget=budget,
     )
     futures = [
         steps.grade.submit(rows, cases, data_dir=settings.data_dir, cache_dir=settings.kernel_cache_dir, judge=judge)
@@ -127,6 +130,7 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
     )
     judge_spec = ModelSpec.parse(settings.judge) if settings.judge else None
     sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed)
+    budget = Budget(settings.budget_usd)
     with serving([teacher_spec, *student_specs, *([judge_spec] if judge_spec else [])], settings) as endpoints:
         teacher = endpoints[teacher_spec]
         judge = endpoints[judge_spec] if judge_spec else None
@@ -143,6 +147,9 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
             )
             for p in train
         ]
+        for trace in traces:
+            budget.charge(trace.cost_usd)
+        budget.check("skill extraction")
         skill, record, practice = steps.extract_skill(
             teacher,
             traces,
@@ -162,7 +169,9 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
             [cuda.problem_case(p, "test") for p in test], skill_name=skill.name, run_id=run_id, data_dir=settings.data_dir
         )
         skill, record = refine_rounds(settings, teacher, students, skill, record, train_cases, run_id, sampling, judge)
-        evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge)
+        budget.check("the student stage")
+        evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge,
+                 budget=budget)
     check_cases(skill, record.skill_id, test_cases, run_id=run_id, data_dir=settings.data_dir)
     steps.compact(settings.data_dir)
     lift = summarize(settings.data_dir, run_id)

@@ -30,6 +30,7 @@ import anthropic
 import openai
 from pydantic import BaseModel, Field
 
+from skillfoundry.llm.budget import Budget
 from skillfoundry.llm.clients import (
     anthropic_sampling,
     anthropic_usage,
@@ -76,6 +77,7 @@ class ChatResult(BaseModel):
     latency_s: float
     attempts: int = 0
     from_cache: bool = False
+    unsent: bool = Field(default=False, description="never sent: the run's budget was reached first")
     finish_reason: str | None = None
     error: str | None = None
     error_kind: ErrorKind | None = None
@@ -205,9 +207,9 @@ class _Server:
             if self.down is not None:
                 return self._failed(request, started, attempt, self.down, "connection")
             attempt += 1
-            budget = min(policy.timeout_s, deadline - time.monotonic())
+            limit_s = min(policy.timeout_s, deadline - time.monotonic())
             try:
-                fields = await asyncio.wait_for(self.chat(endpoint, request), budget)
+                fields = await asyncio.wait_for(self.chat(endpoint, request), limit_s)
             except Exception as err:  # one failed request is a result row, never a lost batch
                 self.note(err)
                 wait = backoff_s(policy, attempt, retry_after_s(err), self.rng)
@@ -215,7 +217,7 @@ class _Server:
                     not is_retryable(err) or attempt >= policy.attempts or self.down is not None
                     or time.monotonic() + wait >= deadline
                 ):
-                    message = self.down or describe_error(err, budget)
+                    message = self.down or describe_error(err, limit_s)
                     return self._failed(request, started, attempt, message, classify_error(err))
                 await asyncio.sleep(wait)
                 continue
@@ -246,8 +248,10 @@ async def complete(
     concurrency: int,
     policy: RetryPolicy,
     cache: ResponseCache | None = None,
+    budget: Budget | None = None,
 ) -> BatchResult:
-    """Answer every (endpoint, request); results in job order."""
+    """Answer every (endpoint, request); results in job order. With a ``budget``, each answer's cost is
+    charged to it and no request is sent once it is exhausted (those come back ``unsent``)."""
     if concurrency < 1:
         raise ValueError(f"concurrency={concurrency}: expected at least 1")
     results: list[ChatResult | None] = [None] * len(jobs)
@@ -270,7 +274,13 @@ async def complete(
 
         async def worker() -> None:
             for index, request in queue:  # workers share one iterator: each job is taken once, in order
+                if budget is not None and budget.exhausted:
+                    results[index] = ChatResult(key=request.key, latency_s=0.0, unsent=True, error_kind="other",
+                                                error=budget.message("this request"))
+                    continue
                 result = await server.answer(jobs[index][0], request)
+                if budget is not None:
+                    budget.charge(result.cost_usd)
                 results[index] = result
                 if result.error is None and keys[index] is not None and cache is not None:
                     cache.put(keys[index], CachedAnswer(  # type: ignore[arg-type]
@@ -304,9 +314,10 @@ def complete_sync(
     concurrency: int,
     policy: RetryPolicy,
     cache: ResponseCache | None = None,
+    budget: Budget | None = None,
 ) -> BatchResult:
     """``complete`` for sync callers."""
-    return run_sync(lambda: complete(jobs, concurrency=concurrency, policy=policy, cache=cache))
+    return run_sync(lambda: complete(jobs, concurrency=concurrency, policy=policy, cache=cache, budget=budget))
 
 
 def complete_batch_sync(

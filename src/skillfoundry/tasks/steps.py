@@ -19,6 +19,7 @@ from skillfoundry.grading.grade import GradingContext
 from skillfoundry.grading.llm_judge import make_judge
 from skillfoundry.ids import canonical_json, content_id
 from skillfoundry.kernels.problems import get_problem
+from skillfoundry.llm.budget import Budget, BudgetExceededError
 from skillfoundry.llm.response_cache import ResponseCache
 from skillfoundry.llm.retry import RetryPolicy
 from skillfoundry.llm.spec import Endpoint
@@ -230,10 +231,12 @@ def generate(
     concurrency: int,
     policy: RetryPolicy,
     response_cache_dir: Path | None,
+    budget: Budget | None = None,
 ) -> list[list[GenerationRecord]]:
     """The student stage: every batch's (case, epoch) not in its skip set, all through one scheduler per
     server (see llm.student); the stored rows per batch. Failed requests are stored with their error_kind
-    (a resume asks them again); a server that went down ends the stage with one error after storing."""
+    (a resume asks them again); a server that went down, or the run's budget running out (requests not
+    sent are not stored), ends the stage with one error after storing what was answered."""
     logger = get_run_logger()
     plans = [
         [p for p in evaluation.plan(cases, skill=b.skill, epochs=epochs, sampling=sampling) if (p.case_id, p.epoch) not in b.skip]
@@ -244,12 +247,14 @@ def generate(
         return [[] for _ in batches]
     cache = ResponseCache(response_cache_dir) if response_cache_dir is not None else None
     started = time.perf_counter()
-    outcome = complete_sync(jobs, concurrency=concurrency, policy=policy, cache=cache)
+    outcome = complete_sync(jobs, concurrency=concurrency, policy=policy, cache=cache, budget=budget)
     elapsed = time.perf_counter() - started
     out, offset = [], 0
     for batch, planned in zip(batches, plans, strict=True):
-        results = outcome.results[offset : offset + len(planned)]
+        answered = [(p, r) for p, r in zip(planned, outcome.results[offset : offset + len(planned)], strict=True)
+                    if not r.unsent]
         offset += len(planned)
+        planned, results = [p for p, _ in answered], [r for _, r in answered]
         model = str(batch.endpoint.spec)
         rows = evaluation.to_generations(
             run_id, model, batch.condition, batch.skill_id, planned, results, sampling.key(), server=batch.endpoint.server
@@ -263,6 +268,8 @@ def generate(
                 sum(r.output_tokens for r in outcome.results if not r.from_cache) / elapsed if elapsed > 0 else 0.0)
     if outcome.down:
         raise ServerDownError("; ".join(outcome.down) + f" (run {run_id}: resume it to ask the unanswered again)")
+    if budget is not None and any(r.unsent for r in outcome.results):
+        raise BudgetExceededError(budget.message(f"{sum(r.unsent for r in outcome.results)} student requests"))
     return out
 
 
