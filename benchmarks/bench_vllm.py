@@ -51,7 +51,7 @@ def main() -> None:
         endpoint = Endpoint(spec=ModelSpec.parse("local"), api="openai", base_url=llama.base_url, model=llama.alias)
         rows.append((server_software(llama.base_url), *measure(endpoint, asked, args.concurrency)))
     model = str(args.checkpoint)
-    with VllmServer(model, max_model_len=4096) as vllm:
+    with VllmServer(model, max_model_len=4096, extra_args=["--enforce-eager"]) as vllm:
         endpoint = Endpoint(spec=ModelSpec.parse(f"vllm:{model}"), api="openai", base_url=vllm.base_url, model=model)
         rows.append((server_software(vllm.base_url), *measure(endpoint, asked, args.concurrency)))
     print(f"{args.requests} requests x {args.max_tokens} max tokens, concurrency {args.concurrency}")

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     llama_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     llama_slots: int = Field(default=8, ge=1)
     llama_ctx_per_slot: int = Field(default=8192, ge=512)
+    vllm_args: list[str] = Field(default_factory=list, description="extra arguments for every vLLM server we launch")
 
     @property
     def retry_policy(self) -> RetryPolicy:

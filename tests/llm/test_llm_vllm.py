@@ -39,7 +39,8 @@ def smollm2_checkpoint(cache_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def vllm_endpoint() -> Iterator[Endpoint]:
-    settings = Settings(llama_ctx_per_slot=4096)
+    # Eager mode: no torch.compile warm-up, which takes many minutes on a small CPU machine.
+    settings = Settings(llama_ctx_per_slot=4096, vllm_args=["--enforce-eager"])
     spec = ModelSpec.parse(f"vllm:{smollm2_checkpoint(settings.cache_dir)}")
     with serving([spec], settings) as endpoints:
         yield endpoints[spec]

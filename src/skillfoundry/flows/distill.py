@@ -43,7 +43,7 @@ class DistillResult(BaseModel):
 #: Settings that say how to run, not what is measured: a resumed run may change them.
 RUNTIME_SETTINGS = frozenset(
     {"data_dir", "cache_dir", "concurrency", "request_timeout_s", "llama_threads", "llama_slots", "llama_ctx_per_slot",
-     "request_attempts", "request_deadline_s", "response_cache", "budget_usd"}
+     "request_attempts", "request_deadline_s", "response_cache", "budget_usd", "vllm_args"}
 )
 
 

@@ -379,7 +379,8 @@ def serving(specs: Sequence[ModelSpec], settings: Settings) -> Iterator[dict[Mod
                 endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=local.base_url, model=local.alias,
                                            server=server_software(local.base_url), slots=local.slots)
             elif spec.provider == "vllm":
-                server = stack.enter_context(VllmServer(spec.model, max_model_len=settings.llama_ctx_per_slot))
+                server = stack.enter_context(VllmServer(spec.model, max_model_len=settings.llama_ctx_per_slot,
+                                                              extra_args=settings.vllm_args))
                 endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=server.base_url, model=spec.model,
                                            server=server_software(server.base_url))
         yield {spec: endpoints[spec] for spec in unique}
