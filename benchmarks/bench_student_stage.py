@@ -7,8 +7,11 @@ about ``--skill-words`` words. Measured side by side in one process, ABBA order 
 bare) so neither side gets the warmer server:
 
 * bare: one AsyncOpenAI client, every request in flight at once (``asyncio.gather``), no retries;
-* stage: ``tasks.steps.generate`` (the Prefect task the flow runs), response cache off;
-* cache: the stage twice more with a fresh response cache: first run (fills it) vs rerun (served from it).
+* stage: ``tasks.steps.generate`` (the Prefect task the flow runs); its last round starts from an empty
+  response cache (all misses, filling it);
+* cache: the stage once more on the same requests: served from the response cache, vs that last round.
+
+``--order`` sets the rounds (default ABBA; ``bare,stage`` on a machine too busy for four).
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_student_stage.py [--cases 3] [--epochs 2] [--max-tokens 512]
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -96,6 +100,7 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=8)
     parser.add_argument("--skill-dir", type=Path)
     parser.add_argument("--skill-words", type=int, default=900)
+    parser.add_argument("--order", default="bare,stage,stage,bare")
     args = parser.parse_args()
 
     skill = load_skill(args.skill_dir) if args.skill_dir else synthetic_skill(args.skill_words)
@@ -111,16 +116,19 @@ def main() -> None:
                             server=server_software(server.base_url), slots=args.slots)
         asyncio.run(bare(endpoint, requests[:1]))  # warm-up
         runs: dict[str, list[tuple[float, int]]] = {"bare": [], "stage": []}
-        for round_, side in enumerate(("bare", "stage", "stage", "bare")):
+        order = args.order.split(",")
+        last_stage = len(order) - 1 - order[::-1].index("stage")
+        first: tuple[float, int, int] = (0.0, 0, 0)
+        for round_, side in enumerate(order):
             if side == "bare":
                 runs[side].append(asyncio.run(bare(endpoint, requests)))
             else:
-                wall, tokens, errors = stage(endpoint, cases, skill, args.epochs, sampling, work / "data", None,
-                                             f"bench-{round_}")
-                assert errors == 0, f"{errors} failed requests in the stage"
-                runs[side].append((wall, tokens))
-        first = stage(endpoint, cases, skill, args.epochs, sampling, work / "data", work / "cache", "bench-cache-1")
-        rerun = stage(endpoint, cases, skill, args.epochs, sampling, work / "data", work / "cache", "bench-cache-2")
+                cache = work / "cache" if round_ == last_stage else None
+                first = stage(endpoint, cases, skill, args.epochs, sampling, work / "data", cache, f"bench-{round_}")
+                assert first[2] == 0, f"{first[2]} failed requests in the stage"
+                runs[side].append(first[:2])
+            print(f"round {round_ + 1}/{len(order)} {side}: {runs[side][-1][0]:.1f} s", file=sys.stderr)
+        rerun = stage(endpoint, cases, skill, args.epochs, sampling, work / "data", work / "cache", "bench-rerun")
 
     n = len(requests)
     print(f"{endpoint.server}, -t {args.threads} -np {args.slots}: {n} requests x {args.max_tokens} max tokens "
