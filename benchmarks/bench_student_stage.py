@@ -114,7 +114,9 @@ def main() -> None:
     with LlamaServer(threads=args.threads, slots=args.slots, ctx_per_slot=Settings().llama_ctx_per_slot) as server:
         endpoint = Endpoint(spec=ModelSpec.parse("local"), api="openai", base_url=server.base_url, model=server.alias,
                             server=server_software(server.base_url), slots=args.slots)
-        asyncio.run(bare(endpoint, requests[:1]))  # warm-up
+        asyncio.run(bare(endpoint, requests[:1]))  # warm-up: the server
+        steps.generate([], cases, epochs=[0], sampling=sampling, run_id="warm-up", data_dir=work / "data",
+                       concurrency=8, policy=RetryPolicy(), response_cache_dir=None)  # and Prefect's API server
         runs: dict[str, list[tuple[float, int]]] = {"bare": [], "stage": []}
         order = args.order.split(",")
         last_stage = len(order) - 1 - order[::-1].index("stage")
