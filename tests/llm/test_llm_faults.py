@@ -22,6 +22,8 @@ from skillfoundry.llm.student import ChatRequest, complete_sync, shared_prefix_o
 from skillfoundry.storage.writer import write_rows
 
 FAST = RetryPolicy(attempts=8, timeout_s=60, deadline_s=300, backoff_s=0.05, max_backoff_s=0.5)
+# Through the real server: generous limits, so a busy machine only makes the test slower, never wrong.
+PATIENT = RetryPolicy(attempts=10, timeout_s=900, deadline_s=3600, backoff_s=0.05, max_backoff_s=0.5)
 
 
 def requests(n: int, *, systems: int = 2, max_tokens: int = 12) -> list[ChatRequest]:
@@ -33,12 +35,12 @@ def requests(n: int, *, systems: int = 2, max_tokens: int = 12) -> list[ChatRequ
 
 
 @pytest.mark.server
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(3600)
 def test_every_case_answered_once_through_30_percent_faults(local_endpoint: Endpoint, tmp_path: Path) -> None:
     asked = requests(24)
     with FaultProxy(local_endpoint.base_url or "", rate=0.3, seed=7) as proxy:
         endpoint = local_endpoint.model_copy(update={"base_url": proxy.url, "slots": 8})
-        outcome = complete_sync([(endpoint, r) for r in asked], concurrency=8, policy=FAST)
+        outcome = complete_sync([(endpoint, r) for r in asked], concurrency=8, policy=PATIENT)
     assert set(proxy.faults) == set(FAULTS), proxy.faults  # every kind of fault happened
     assert sum(proxy.faults.values()) >= 0.2 * len(asked)
     results = outcome.results
