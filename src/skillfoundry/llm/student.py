@@ -120,7 +120,7 @@ def classify_error(err: BaseException) -> ErrorKind:
 def describe_error(err: BaseException, timeout_s: float) -> str:
     """One line naming the error."""
     if isinstance(err, TimeoutError) and not str(err):
-        return f"request took longer than its {timeout_s:.1f} s limit"
+        return f"timeout: the request took longer than its {timeout_s:.1f} s limit"
     return f"{type(err).__name__}: {' '.join(str(err).split())}"[:500]
 
 
