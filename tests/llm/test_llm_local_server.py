@@ -83,7 +83,8 @@ def test_serving_starts_one_llama_server_for_all_local_specs(llama_binary: Path,
         assert list(endpoints) == [local, remote]
         assert endpoints[remote].base_url == "http://127.0.0.1:9"
         assert endpoints[remote].server == "openai-compatible"  # nothing answers there to name itself
-        assert (endpoints[local].server or "").startswith("llama-server b") and endpoints[local].slots == 2
+        assert endpoints[local].slots == 2
+        assert (endpoints[local].server or "").startswith("llama-server b") and "llama-cpp-python 0." in endpoints[local].server
         url = endpoints[local].base_url
         assert url and urllib.request.urlopen(url + "/health").status == 200
     assert set(servers._LIVE) == before and not _port_open(url)

@@ -27,7 +27,7 @@ from types import FrameType
 from typing import Self
 
 from skillfoundry.config import Settings
-from skillfoundry.llm.llama_build import ensure_llama_server
+from skillfoundry.llm.llama_build import LLAMA_CPP_PYTHON_VERSION, ensure_llama_server
 from skillfoundry.llm.model_file import smollm2_gguf_path
 from skillfoundry.llm.spec import LOCAL_MODEL_NAME, Endpoint, ModelSpec
 
@@ -376,8 +376,10 @@ def serving(specs: Sequence[ModelSpec], settings: Settings) -> Iterator[dict[Mod
             if spec.provider == "local":
                 if local is None:
                     local = stack.enter_context(LlamaServer.from_settings(settings))
+                # Its /props build is "b0-unknown" (built from an sdist without git): name the vendored source too.
+                server = f"{server_software(local.base_url)} (llama-cpp-python {LLAMA_CPP_PYTHON_VERSION})"
                 endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=local.base_url, model=local.alias,
-                                           server=server_software(local.base_url), slots=local.slots)
+                                           server=server, slots=local.slots)
             elif spec.provider == "vllm":
                 server = stack.enter_context(VllmServer(spec.model, max_model_len=settings.llama_ctx_per_slot,
                                                               extra_args=settings.vllm_args))
