@@ -36,3 +36,13 @@ def test_no_budget_never_stops_and_free_models_cost_nothing() -> None:
     assert Settings().budget_usd is None
     with pytest.raises(ValueError):
         Settings(budget_usd=-1)
+
+
+def test_a_budget_travels_to_another_process() -> None:
+    import pickle
+
+    budget = Budget(limit_usd=2.0)
+    budget.charge(1.5)
+    copy = pickle.loads(pickle.dumps(budget))
+    copy.charge(0.5)
+    assert (copy.limit_usd, copy.spent_usd, copy.exhausted) == (2.0, 2.0, True)

@@ -18,6 +18,13 @@ class Budget:
         self.spent_usd = 0.0
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, float | None]:  # picklable for tasks on other processes (Dask)
+        return {"limit_usd": self.limit_usd, "spent_usd": self.spent_usd}
+
+    def __setstate__(self, state: dict[str, float | None]) -> None:
+        self.__init__(state["limit_usd"])  # type: ignore[misc]
+        self.spent_usd = state["spent_usd"] or 0.0
+
     def charge(self, usd: float) -> None:
         with self._lock:
             self.spent_usd += usd

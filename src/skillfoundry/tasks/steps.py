@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from skillfoundry import capture, evaluation
 from skillfoundry.evaluation import CaseRef, Sampling
+from skillfoundry.flows.retry import retry_if_transient
 from skillfoundry.grading.grade import GradingContext
 from skillfoundry.grading.llm_judge import make_judge
 from skillfoundry.ids import canonical_json, content_id
@@ -84,7 +85,7 @@ def teacher_call_trace(
     )
 
 
-@task(name="capture-trace", cache_policy=NO_CACHE)
+@task(name="capture-trace", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=retry_if_transient)
 def capture_trace(
     endpoint: Endpoint, problem_id: str, *, run_id: str, data_dir: Path, cache_dir: Path, max_turns: int, max_tokens: int
 ) -> TraceRecord:
@@ -219,7 +220,7 @@ class StudentBatch(BaseModel):
     skip: frozenset[tuple[str, int]] = frozenset()
 
 
-@task(name="generate", cache_policy=NO_CACHE)
+@task(name="generate", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=retry_if_transient)
 def generate(
     batches: list[StudentBatch],
     cases: list[CaseRef],
