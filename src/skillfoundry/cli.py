@@ -18,6 +18,7 @@ from skillfoundry.export.cli import app as export_app
 from skillfoundry.flows.prefect_env import apply_prefect_defaults
 from skillfoundry.kernelbench.cli import register as register_kernelbench
 from skillfoundry.kernels.cli import app as kernels_app
+from skillfoundry.llm.cli import app as trace_app
 from skillfoundry.llm.spec import ModelSpec, ModelSpecError
 from skillfoundry.report.format import lift_block
 from skillfoundry.skills.cli import app as skills_app
@@ -36,6 +37,7 @@ register_kernelbench(kernels_app)
 app.add_typer(kernels_app, name="kernels", help="CUDA problem suite, NVRTC compile and kernel checks.")
 app.add_typer(skills_app, name="skills", help="Validate, import and export Agent Skills.")
 app.add_typer(export_app, name="export", help="Export stored runs in other tools' formats (inspect_ai logs).")
+app.add_typer(trace_app, name="trace", help="Import teacher traces (a Claude Code session).")
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -110,6 +112,8 @@ def run(
     suite: Annotated[str | None, typer.Option(help="Kernel problem suite: native, or an imported KernelBench level (kernelbench-l1).")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
     task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again instead of serving seeded requests from the response cache.")] = False,
+    budget_usd: Annotated[float | None, typer.Option(help="Stop the run before it spends more than this many USD (resume it to finish).")] = None,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
     from skillfoundry.flows.distill import distill, resumable
@@ -127,6 +131,8 @@ def run(
         seed=seed,
         data_dir=data_dir,
         suite=suite,
+        response_cache=False if no_cache else None,
+        budget_usd=budget_usd,
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
     check_suite(settings)
@@ -168,13 +174,15 @@ def eval_skill(
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
     task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again instead of serving seeded requests from the response cache.")] = False,
 ) -> None:
     """Evaluate an existing skill: students with and without it on its test cases; print the lift."""
     from skillfoundry.flows.evaluate_skill import evaluate_skill, resumable_eval
     from skillfoundry.flows.prefect_server import prefect_api
     from skillfoundry.flows.runners import TaskRunnerError, on_runner
 
-    settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir)
+    settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir,
+                             response_cache=False if no_cache else None)
     check_specs([*settings.students, *([settings.judge] if settings.judge else [])])
     if not (skill_dir / "SKILL.md").is_file():
         errors.print(f"[red]error:[/red] {skill_dir}: expected a skill folder containing SKILL.md")
