@@ -273,12 +273,16 @@ def _compile_isolated(
             cubin = base64.b64decode(reply.cubin_b64) if reply.cubin_b64 else None
             return reply.ok, reply.log, reply.ptx, cubin, True
     rc = proc.returncode
+    text = err.decode("utf-8", "replace")
     if rc in (-signal.SIGXCPU, -signal.SIGKILL):
         why = f"over the {limits.cpu_s} s CPU-time limit"
-    elif b"MemoryError" in err or b"bad_alloc" in err or b"OUT_OF_MEMORY" in err or rc == -signal.SIGABRT:
+    elif rc == -signal.SIGABRT or any(s in text for s in ("MemoryError", "bad_alloc", "OUT_OF_MEMORY")):
         why = f"over the {limits.memory_bytes // 2**20} MiB memory limit"
-    else:
-        why = f"the compiler process ended with code {rc}"
+    elif rc is not None and rc < 0:
+        why = f"the compiler died of signal {-rc}"
+    else:  # a Python error in the compile process is the harness's, not the candidate's
+        last = text.strip().splitlines()[-1] if text.strip() else f"exit code {rc}"
+        raise RuntimeError(f"NVRTC compile subprocess failed: {last[:300]}")
     return False, f"compile stopped: {why}", None, None, False  # limits are not part of the cache key
 
 

@@ -194,6 +194,7 @@ class Scan:
     """One normalised source and the indexes every check shares (built once, linear)."""
 
     def __init__(self, source: str):
+        self.raw = source
         self.stripped = strip_comments(source)
         self.code = code_only(source)
         self.lines = LineIndex(self.code)
