@@ -44,6 +44,21 @@ def _first_error_line(build: BuildResult) -> str:
     return build.log.strip().splitlines()[-1] if build.log.strip() else "unknown compiler error"
 
 
+#: Rules worth reporting from PTX that never became a cubin (ptxas refused it, e.g. an unresolved
+#: device-runtime call): they name what the candidate tried.
+_VIRTUAL_RULES = ("device_launch", "device_allocation", "external_call", "stream_or_device_management", "timer", "trap")
+
+
+def _virtual_findings(
+    program: str, arch: str, problem: Problem, cache_dir: Path | None, limits: CompileLimits | None
+) -> list[Finding]:
+    """PTX-level findings of a program that compiles to PTX but not to a cubin (``compute_XX``)."""
+    virtual = compile_cuda(program, arch=arch.replace("sm_", "compute_"), cache_dir=cache_dir, limits=limits)
+    if not virtual.ok or not virtual.ptx:
+        return []
+    return [f for f in ptx_findings(problem, virtual.ptx) if f.rule in _VIRTUAL_RULES]
+
+
 def check_candidate(
     source: str,
     problem: Problem,
@@ -65,7 +80,7 @@ def check_candidate(
             continue
         plain = compile_cuda(source, arch=arch, cache_dir=cache_dir, limits=limits)
         if not plain.ok:  # it does not compile at all: the plain log has the candidate's own errors
-            findings = run_static_checks(source, problem)
+            findings = run_static_checks(source, problem) + _virtual_findings(program, arch, problem, cache_dir, limits)
             return CandidateReport(stage="compile", findings=findings, builds=[*builds, plain])
         findings = [f for f in ptx_findings(problem, plain.ptx or "") if f.rule in ("missing_entry", "not_extern_c")]
         if not findings:

@@ -11,11 +11,13 @@ deterministic, except a compile stopped by a limit (limits are not part of the k
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import importlib.util
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -241,6 +243,15 @@ def _child_env() -> dict[str, str]:
     return keep | {"PYTHONPATH": src, "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/nonexistent"}
 
 
+@cache
+def _empty_dir() -> str:
+    """An empty directory, one per process, where compiles run: NVRTC looks up quoted includes in
+    its working directory, and the path ends up in the PTX's ``.file`` (so it stays the same)."""
+    path = tempfile.mkdtemp(prefix="sf-nvrtc-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def _compile_isolated(
     source: str, arch: str, options: Sequence[str], limits: CompileLimits
 ) -> tuple[bool, str, str | None, bytes | None, bool]:
@@ -248,22 +259,21 @@ def _compile_isolated(
     job = CompileJob(
         source=source, arch=arch, options=list(options), include_dirs=[str(d) for d in include_dirs()], limits=limits
     )
-    with tempfile.TemporaryDirectory(prefix="sf-nvrtc-") as cwd:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "skillfoundry.kernels.nvrtc_child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=_child_env(),
-            start_new_session=True,
-        )
-        try:
-            out, err = proc.communicate(job.model_dump_json().encode(), timeout=limits.wall_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            return False, f"compile stopped: over the {limits.wall_s:g} s wall-clock limit", None, None, False
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skillfoundry.kernels.nvrtc_child"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=_empty_dir(),
+        env=_child_env(),
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(job.model_dump_json().encode(), timeout=limits.wall_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return False, f"compile stopped: over the {limits.wall_s:g} s wall-clock limit", None, None, False
     if proc.returncode == 0:
         try:
             reply = CompileReply.model_validate_json(out)
