@@ -79,13 +79,18 @@ def extern_functions(ptx: str) -> list[str]:
 
 
 def _statements(body: str) -> list[tuple[str, str]]:
-    """(opcode, operands) of every instruction in a function body."""
+    """(opcode, operands) of every instruction in a function body. Directives without a ``;``
+    (``.loc``, ``.file``) may precede an instruction in the same ``;``-separated piece: they are
+    dropped line by line, so they cannot hide the instruction after them."""
     out = []
     for raw in body.split(";"):
-        stmt = _LABEL.sub("", raw.replace("{", " ").replace("}", " ")).strip()
+        lines = raw.replace("{", " ").replace("}", " ").split("\n")
+        while lines and (_LABEL.sub("", lines[0]).strip() == "" or _LABEL.sub("", lines[0]).lstrip().startswith(".")):
+            lines.pop(0)
+        stmt = _LABEL.sub("", " ".join(lines)).strip()
         stmt = _PRED.sub("", stmt)
         if not stmt or not stmt[0].isalpha():
-            continue  # a directive (.reg, .local, .loc, ...) or nothing
+            continue
         parts = stmt.split(None, 1)
         opcode, operands = parts[0], parts[1] if len(parts) > 1 else ""
         out.append((opcode, operands.strip()))
