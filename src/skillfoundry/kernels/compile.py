@@ -326,7 +326,13 @@ def compile_cuda(
             return hit.model_copy(update={"cached": True, "compile_s": time.perf_counter() - start})
     refused = preflight_problem(source)
     if refused is not None:
-        ok, log, ptx, cubin, deterministic = False, f"{PROGRAM_NAME}: refused before compiling: {refused}", None, None, True
+        ok, log, ptx, cubin, deterministic = (
+            False,
+            f"{PROGRAM_NAME}: refused before compiling: {refused}",
+            None,
+            None,
+            True,
+        )
     else:
         ok, log, ptx, cubin, deterministic = _compile_isolated(source, arch, opts, limits or CompileLimits())
         log = scrub_log(log, (PROGRAM_NAME, SIGNATURE_NAME), include_dirs())

@@ -117,9 +117,10 @@ def _pragma_problem(text: str) -> str | None:
     return f"`#pragma {words[0]}` is not allowed (allowed: {', '.join(sorted(ALLOWED_PRAGMAS))})"
 
 
-def directive_problems(source: str) -> list[tuple[int, str]]:
-    """(line, message) for every directive or operator that could reach beyond the CUDA headers."""
-    text = strip_comments(source)
+def directive_problems(source: str, *, stripped: str | None = None) -> list[tuple[int, str]]:
+    """(line, message) for every directive or operator that could reach beyond the CUDA headers
+    (``stripped``: ``strip_comments(source)`` when the caller has it already)."""
+    text = stripped if stripped is not None else strip_comments(source)
     lines = LineIndex(text)
     problems: list[tuple[int, str]] = []
     for m in _DIRECTIVE.finditer(text):
@@ -132,7 +133,7 @@ def directive_problems(source: str) -> list[tuple[int, str]]:
         elif name == "include":
             literal = re.fullmatch(r'<([^<>\n]*)>|"([^"\n]*)"', rest)
             if literal is None:
-                problems.append((line, "`#include` must name a header literally (<...> or \"...\"), not a macro"))
+                problems.append((line, '`#include` must name a header literally (<...> or "..."), not a macro'))
             elif not header_allowed(header := literal.group(1) or literal.group(2) or ""):
                 problems.append(
                     (line, f"`#include` of {header[:80]!r} is not allowed: only CUDA headers may be included")

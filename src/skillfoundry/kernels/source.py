@@ -133,13 +133,17 @@ class Param:
 
 @dataclass(frozen=True)
 class KernelDecl:
-    """A ``__global__`` function found in the source."""
+    """A ``__global__`` function found in the source (parameters parsed when asked for)."""
 
     name: str
-    params: tuple[Param, ...]
+    params_text: str
     extern_c: bool
     line: int
     templated: bool
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return tuple(parse_param(p) for p in _split_params(self.params_text))
 
 
 _QUALIFIERS = {"__restrict__", "__restrict", "restrict", "volatile", "register", "__grid_constant__"}
@@ -243,7 +247,7 @@ def find_kernels(source: str | Scan) -> list[KernelDecl]:
     text = scan.code
     kernels = []
     for m in _GLOBAL.finditer(text):
-        head = scan.stripped[max(scan.decl_start_before(m.start()), m.start() - 2000) : m.start()]
+        head = scan.stripped[max(scan.decl_start_before(m.start()), m.start() - 300) : m.start()]
         pos = m.end()
         name = None
         for _ in range(16):  # words between __global__ and the name: void, __launch_bounds__(..), ...
@@ -262,11 +266,10 @@ def find_kernels(source: str | Scan) -> list[KernelDecl]:
             continue
         open_at = paren.end() - 1
         close_at = scan.brackets.matching(open_at)
-        params = tuple(parse_param(p) for p in _split_params(text[open_at + 1 : close_at][:4000]))
         kernels.append(
             KernelDecl(
                 name=name,
-                params=params,
+                params_text=text[open_at + 1 : close_at][:4000],
                 extern_c=bool(_EXTERN_C.search(head)) or scan.in_extern_c_block(m.start()),
                 line=scan.lines.line(m.start()),
                 templated=bool(re.search(r"\btemplate\s*<", head)),

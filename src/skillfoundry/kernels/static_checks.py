@@ -169,16 +169,17 @@ def _signature(problem: Problem, launch: Launch) -> str:
 
 def _check_signature(problem: Problem, launch: Launch, decl: KernelDecl, aliases: dict[str, str]) -> list[Finding]:
     expected = f"expected `{_signature(problem, launch)}`"
-    if len(decl.params) != len(launch.args):
+    params = decl.params
+    if len(params) != len(launch.args):
         return [
             Finding(
                 rule="signature_mismatch",
-                message=f"{decl.name} takes {len(decl.params)} parameters, {expected}",
+                message=f"{decl.name} takes {len(params)} parameters, {expected}",
                 line=decl.line,
             )
         ]
     findings = []
-    for param, name in zip(decl.params, launch.args):
+    for param, name in zip(params, launch.args):
         issue = _param_problem(param, *_expected_param(problem, launch, name), aliases)
         if issue:
             findings.append(
@@ -433,7 +434,10 @@ def _device_globals(scan: Scan) -> list[Finding]:
 
 def source_findings(problem: Problem, scan: Scan) -> list[Finding]:
     """What the source scan sees; the EARLY_RULES among them reject before compiling."""
-    findings = [Finding(rule="forbidden_include", message=msg, line=line) for line, msg in directive_problems(scan.raw)]
+    findings = [
+        Finding(rule="forbidden_include", message=msg, line=line)
+        for line, msg in directive_problems(scan.raw, stripped=scan.stripped)
+    ]
     findings += _library_checks(problem, scan)
     findings += _pattern_findings(
         scan, scan.code, _DEVICE_LAUNCH_SOURCE, "device_launch", "launches work from the device"
