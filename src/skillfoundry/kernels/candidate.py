@@ -80,7 +80,9 @@ def check_candidate(
             continue
         plain = compile_cuda(source, arch=arch, cache_dir=cache_dir, limits=limits)
         if not plain.ok:  # it does not compile at all: the plain log has the candidate's own errors
-            findings = run_static_checks(source, problem) + _virtual_findings(program, arch, problem, cache_dir, limits)
+            findings = run_static_checks(source, problem)
+            if "ptxas" in plain.log:  # the front end made PTX; ptxas refused it: read that PTX
+                findings += _virtual_findings(program, arch, problem, cache_dir, limits)
             return CandidateReport(stage="compile", findings=findings, builds=[*builds, plain])
         findings = [f for f in ptx_findings(problem, plain.ptx or "") if f.rule in ("missing_entry", "not_extern_c")]
         if not findings:
