@@ -127,7 +127,7 @@ def test_a_real_effect_shows_up_as_helps(data_dir: Path) -> None:
 
 
 def test_too_few_cases_is_inconclusive_whatever_the_ci(data_dir: Path) -> None:
-    synthetic_store(data_dir, n_cases=6, epochs=3, runs=1, seed=3, skill_effect=0.6).write()
+    synthetic_store(data_dir, n_cases=8, epochs=3, runs=1, seed=3, skill_effect=0.6).write()
     strict = records(catalog(data_dir, min_cases=10), "SELECT * FROM skill_lift")[0]
     lenient = records(catalog(data_dir, min_cases=1), "SELECT * FROM skill_lift")[0]
     assert strict["verdict"] == "inconclusive"

@@ -47,7 +47,7 @@ def test_identical_conditions_give_zero_lift_and_a_zero_width_ci(n: int, seed: i
     diffs = list(rates - rates)
     assert paired_bootstrap_ci(ids(n), diffs, n_boot=200, seed=seed) == (0.0, 0.0)
     assert sign_test_p(diffs) == 1.0
-    assert verdict(0.0, 0.0, n, 1) == "inconclusive"
+    assert verdict(0.0, 0.0, 1.0, n, 1) == "inconclusive"
 
 
 def test_bootstrap_is_reproducible_and_seeded() -> None:

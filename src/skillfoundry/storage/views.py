@@ -8,14 +8,17 @@ Which copy wins
 Copies of a row share its id (retried batches, re-asked answers, an interrupted compaction). Per id
 the best copy wins, by one total order (``copy_order``): the table's preference first (generations:
 one without ``error_kind``; grades: one without ``infra_error``; runs: the latest status), then the
-latest ``written_at`` (stamped by the writer; older files without it count as earliest), then every
-column, so the choice never depends on file order and compaction, which keeps the winner, changes
-nothing. "The latest successful copy wins", everywhere: table views, answers, rollups, baselines.
+latest ``written_at`` (stamped by the writer; older files without it count as earliest; for
+generations the ``answered_at`` of the copy: when its answer was first written, so an identical copy
+written again is not a newer answer), then every column, so the choice never depends on file order
+and compaction, which keeps the winner, changes nothing. "The latest successful copy wins",
+everywhere: table views, answers, rollups, baselines, ``answered``.
 
 Answers (``answers``; the one definition of a usable answer)
 -------------------------------------------------------------
 One row per (run_id, gen_id): the winning generation copy, the grades written for it (grade rows
-of that run and gen_id written no earlier than that copy; per grade id the winning copy), and its
+of that run and gen_id written no earlier than its ``answered_at``: a re-asked answer is not graded
+by its predecessor's grades; per grade id the winning copy), and its
 ``state``: 'error' (``error_kind`` set, or a grade with ``infra_error``), 'ungraded' (no grade yet)
 or 'usable'. A usable answer passes when all its grades pass. Its ``level`` is the distinct grading
 levels of its grades, sorted and joined by '+' (a grade row without a level reads 'unknown').
