@@ -308,9 +308,7 @@ pairs AS (
 pooled AS (
     SELECT c.*, c.condition = 'with_skill' AS is_skill,
            sum(CASE WHEN c.condition = 'with_skill' THEN 0 ELSE c.n_graded END) OVER w AS base_n,
-           sum(CASE WHEN c.condition = 'with_skill' THEN 0 ELSE c.n_passed END) OVER w AS base_passed,
-           sum(CASE WHEN c.condition = 'with_skill' THEN 0 ELSE c.n_errors END)
-               OVER (PARTITION BY p.pair, c.run_id) AS base_errors
+           sum(CASE WHEN c.condition = 'with_skill' THEN 0 ELSE c.n_passed END) OVER w AS base_passed
     FROM cells c JOIN _run_order o USING (run_id) JOIN pairs p USING (model, sampling_key, case_id, level)
     WINDOW w AS (PARTITION BY p.pair ORDER BY o.run_seq, c.condition = 'with_skill'
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
@@ -321,8 +319,10 @@ SELECT s.run_id, s.model, s.skill_id, s.sampling_key, s.level, s.case_id, t.spli
        CASE WHEN s.n_graded > 0 THEN s.n_passed / s.n_graded END AS skill_rate,
        CASE WHEN s.base_n > 0 THEN s.base_passed / s.base_n END AS baseline_rate,
        CASE WHEN s.n_graded > 0 AND s.base_n > 0 THEN s.n_passed / s.n_graded - s.base_passed / s.base_n END AS diff,
-       (s.n_errors + s.base_errors)::BIGINT AS n_errors
+       (s.n_errors + coalesce(b.n_errors, 0))::BIGINT AS n_errors
 FROM pooled s LEFT JOIN _cases t ON t.case_id = s.case_id
+LEFT JOIN cells b ON b.condition = 'baseline' AND b.run_id = s.run_id AND b.model = s.model
+     AND b.sampling_key = s.sampling_key AND b.case_id = s.case_id AND b.level = s.level
 WHERE s.is_skill"""
 
 
