@@ -70,7 +70,7 @@ td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}th{{background:
 <p>flow {escape(run.flow or "-")}, status {escape(run.status or "-")}, started {escape(str(run.started_at))}</p>
 <h2>Skill lift (held-out test split)</h2>
 {lift_svg(detail.lift)}
-{table(["grading level", *LIFT_HEADERS], [[r.level, *lift_cells(r)] for r in detail.lift])}
+{table(list(LIFT_HEADERS), [lift_cells(r) for r in detail.lift])}
 <h2>Per case (worst first)</h2>
 {table(["student", "grading level", "case", "baseline", "with skill", "diff"], case_rows)}
 <h2>Findings</h2>

@@ -138,7 +138,7 @@ class LiftSummary(BaseModel):
     model: str
     skill_id: str | None
     sampling_key: str
-    level: str  # the grading level of every answer behind this row (see views.py)
+    level: str = "unknown"  # the grading level of every answer behind this row (see views.py)
     n_cases: int
     n_epochs: int
     n_errors: int

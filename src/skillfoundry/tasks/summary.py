@@ -15,10 +15,10 @@ def lift_markdown(run_id: str, rows: list[LiftSummary]) -> str:
     lines = [
         f"# Skill lift, run `{run_id}`",
         "",
-        "| grading level | " + " | ".join(LIFT_HEADERS) + " |",
-        "|" + "---|" * (len(LIFT_HEADERS) + 1),
+        "| " + " | ".join(LIFT_HEADERS) + " |",
+        "|" + "---|" * len(LIFT_HEADERS),
     ]
-    lines += ["| " + " | ".join([r.level, *lift_cells(r)]) + " |" for r in rows]
+    lines += ["| " + " | ".join(lift_cells(r)) + " |" for r in rows]
     return "\n".join(lines)
 
 
