@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from skillfoundry.config import Settings
+from skillfoundry.export.cli import app as export_app
 from skillfoundry.flows.prefect_env import apply_prefect_defaults
+from skillfoundry.kernelbench.cli import register as register_kernelbench
 from skillfoundry.kernels.cli import app as kernels_app
 from skillfoundry.llm.spec import ModelSpec, ModelSpecError
 from skillfoundry.report.format import lift_block
@@ -30,8 +32,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+register_kernelbench(kernels_app)
 app.add_typer(kernels_app, name="kernels", help="CUDA problem suite, NVRTC compile and kernel checks.")
 app.add_typer(skills_app, name="skills", help="Validate, import and export Agent Skills.")
+app.add_typer(export_app, name="export", help="Export stored runs in other tools' formats (inspect_ai logs).")
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -67,6 +71,17 @@ def check_specs(specs: list[str]) -> None:
         raise typer.Exit(2) from None
 
 
+def check_suite(settings: Settings) -> None:
+    """The kernel suite must exist before anything starts; else a one-line error."""
+    from skillfoundry.domain.cuda import suite_problems
+
+    try:
+        suite_problems(settings.suite, settings.data_dir)
+    except ValueError as err:
+        errors.print(f"[red]error:[/red] --suite: {escape(str(err))}")
+        raise typer.Exit(2) from None
+
+
 def same_experiment(check: Callable[[], object]) -> None:
     """A reused run id must name the same experiment: else a one-line error and exit 2 before anything runs."""
     from skillfoundry.flows.distill import RunConfigError
@@ -92,6 +107,7 @@ def run(
     refine_rounds: Annotated[int | None, typer.Option(help="Refinement rounds on the train split.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and sampling.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
+    suite: Annotated[str | None, typer.Option(help="Kernel problem suite: native, or an imported KernelBench level (kernelbench-l1).")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
     task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
 ) -> None:
@@ -110,8 +126,10 @@ def run(
         refine_rounds=refine_rounds,
         seed=seed,
         data_dir=data_dir,
+        suite=suite,
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
+    check_suite(settings)
     try:
         flow = on_runner(distill, task_runner)
     except TaskRunnerError as err:

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     teacher: str = Field(default_factory=default_teacher)
     students: list[str] = Field(default_factory=lambda: ["local"])
     judge: str | None = None
+    suite: str = "native"  # kernel problem suite: the built-in one, or an imported KernelBench level (kernelbench-l1)
     cases: int = Field(default=3, ge=1)
     train_cases: int = Field(default=1, ge=1)
     epochs: int = Field(default=2, ge=1)

@@ -16,8 +16,6 @@ from skillfoundry.flows.naming import distill_run_name
 from skillfoundry.flows.publish import publish_run
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.grading.grade import level_of
-from skillfoundry.kernels.problems import list_problems
-from skillfoundry.kernels.problems.model import Problem
 from skillfoundry.llm.servers import serving
 from skillfoundry.llm.spec import Endpoint, ModelSpec
 from skillfoundry.skills import refine
@@ -179,7 +177,7 @@ def stored_case(row: TestCaseRecord) -> CaseRef:
 
 
 def first_version(
-    settings: Settings, teacher: Endpoint, train: list[Problem], run_id: str, stored: StoredRun
+    settings: Settings, teacher: Endpoint, train: list[cuda.SuiteProblem], run_id: str, stored: StoredRun
 ) -> tuple[Skill, SkillRecord, list[CaseRef]]:
     """The run's round-0 skill and its train cases (train problems + the teacher's practice cases).
 
@@ -225,7 +223,7 @@ def _distill(settings: Settings, run_id: str, stored: StoredRun) -> DistillResul
     teacher_spec = ModelSpec.parse(settings.teacher)
     student_specs = [ModelSpec.parse(s) for s in settings.students]
     train, test = cuda.split_problems(
-        list_problems(), seed=settings.seed, n_train=settings.train_cases, n_test=settings.cases
+        cuda.suite_problems(settings.suite, settings.data_dir), seed=settings.seed, n_train=settings.train_cases, n_test=settings.cases
     )
     judge_spec = ModelSpec.parse(settings.judge) if settings.judge else None
     sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed)

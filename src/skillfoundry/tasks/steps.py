@@ -11,12 +11,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run
 
 from skillfoundry import capture, evaluation
+from skillfoundry.domain import cuda
 from skillfoundry.evaluation import CaseRef, Sampling
 from skillfoundry.flows.retry import retry_if_transient
 from skillfoundry.grading.grade import GradingContext
 from skillfoundry.grading.llm_judge import make_judge
 from skillfoundry.ids import canonical_json, content_id
-from skillfoundry.kernels.problems import get_problem
 from skillfoundry.llm.spec import Endpoint
 from skillfoundry.llm.structured import StructuredResult
 from skillfoundry.llm.student import complete_batch_sync
@@ -85,7 +85,7 @@ def capture_trace(
 ) -> TraceRecord:
     record, _ = capture.capture_trace(
         endpoint,
-        get_problem(problem_id),
+        cuda.lookup_problem(problem_id, data_dir),
         run_id=run_id,
         max_turns=max_turns,
         max_tokens=max_tokens,
