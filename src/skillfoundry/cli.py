@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from skillfoundry.config import Settings
+from skillfoundry.config import ConfigFileError, Settings, setting_error
+from skillfoundry.decisions.cli import register as register_decisions
 from skillfoundry.kernels.cli import app as kernels_app
 from skillfoundry.llm.spec import ModelSpec, ModelSpecError
 from skillfoundry.report.format import LIFT_HEADERS, lift_cells
@@ -39,13 +41,17 @@ def new_run_id() -> str:
 
 
 def settings_from(**overrides: object) -> Settings:
-    """Settings from the environment with the CLI's overrides; a bad value is a one-line error."""
+    """Settings from the CLI's overrides, the environment and the config file; a bad value is a one-line
+    error naming the flag, variable or file it came from."""
+    flags = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings(**flags)
+    except ConfigFileError as err:
+        errors.print(f"[red]error:[/red] {escape(str(err))}")
+        raise typer.Exit(2) from None
     except ValidationError as err:
         first = err.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        errors.print(f"[red]error:[/red] --{field.replace('_', '-')}: {first['msg']}")
+        errors.print(f"[red]error:[/red] {escape(setting_error(first['loc'], first['msg'], flags))}")
         raise typer.Exit(2) from None
 
 
@@ -189,3 +195,4 @@ def ui(port: Annotated[int, typer.Option(help="Port for the Prefect UI on 127.0.
 
 
 register_storage(app)
+register_decisions(app)
