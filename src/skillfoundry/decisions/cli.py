@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from skillfoundry.storage.catalog import DEFAULT_MIN_CASES
+from skillfoundry.storage.cli import DataDir, guarded, resolve_data_dir
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of tables.")]
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -43,3 +49,29 @@ def register(app: typer.Typer) -> None:
         for name, origin in origins.items():
             table.add_row(name, escape(str(getattr(settings, name))), escape(origin.where))
         console.print(table)
+
+    @app.command("compare")
+    def compare_cmd(
+        side_a: Annotated[str, typer.Argument(metavar="A", help="A run id or a skill id (prefix of 4+ characters).")],
+        side_b: Annotated[str, typer.Argument(metavar="B", help="The run or skill version to compare against A.")],
+        data_dir: DataDir = None,
+        min_cases: Annotated[
+            int, typer.Option(help="Fewer common test cases give 'inconclusive'.")
+        ] = DEFAULT_MIN_CASES,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Compare two runs (their latest skill version per student) or two skill versions, per student."""
+        from skillfoundry.decisions.compare import compare
+        from skillfoundry.decisions.render import comparison_tables
+        from skillfoundry.storage.decide import side
+
+        root = resolve_data_dir(data_dir)
+        a = guarded(lambda: side(root, side_a, min_cases=min_cases))
+        b = guarded(lambda: side(root, side_b, min_cases=min_cases))
+        result = compare(a, b, min_cases=min_cases)
+        if as_json:
+            typer.echo(result.model_dump_json(indent=2))
+            return
+        for table in comparison_tables(result):
+            console.print(table)
+            console.print()

@@ -1,0 +1,126 @@
+"""Read-only queries behind ``skillfoundry recommend`` and ``skillfoundry compare``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from skillfoundry.storage.catalog import DEFAULT_MIN_CASES, catalog, lift_options
+from skillfoundry.storage.errors import StorageError
+from skillfoundry.storage.query import LiftSummary, _records, run_lift
+from skillfoundry.storage.recommend import ConfigRow, recommendations_sql
+from skillfoundry.storage.stats import DEFAULT_LEVEL, DEFAULT_N_BOOT, DEFAULT_SEED
+
+
+def config_rows(data_dir: Path | str, runs: Sequence[str] | None = None) -> list[ConfigRow]:
+    """The ``recommendations`` rows over ``runs`` (None: every run); a run without answers is a StorageError."""
+    con = catalog(data_dir)
+    try:
+        if runs is not None:
+            known = {r["run_id"] for r in _records(con, "SELECT DISTINCT run_id FROM _cells")}
+            missing = [r for r in runs if r not in known]
+            if missing:
+                raise StorageError(f"run {missing[0]!r}: no stored answers in {data_dir}")
+        options = lift_options(
+            min_cases=DEFAULT_MIN_CASES, n_boot=DEFAULT_N_BOOT, seed=DEFAULT_SEED, level=DEFAULT_LEVEL, udf=True
+        )
+        sql = "SELECT * FROM recommendations" if runs is None else recommendations_sql(options, runs)
+        rows = _records(con, sql)
+    finally:
+        con.close()
+    return [ConfigRow(**row) for row in rows]
+
+
+class SideCase(BaseModel):
+    """With-skill answers of one student to one held-out test case on one side of a comparison."""
+
+    model: str
+    sampling_key: str
+    skill_id: str
+    case_id: str
+    problem_id: str | None
+    n_graded: int
+    n_passed: int
+
+
+class SideCost(BaseModel):
+    """What one student's with-skill answers on a side cost."""
+
+    model: str
+    n_answers: int
+    tokens: int
+    usd: float | None
+    gpu_seconds: float
+
+
+class Side(BaseModel):
+    """One side of a comparison: a run (its latest skill version per student) or a skill version (all runs)."""
+
+    kind: Literal["run", "skill"]
+    ident: str
+    cases: list[SideCase]
+    lift: list[LiftSummary]
+    cost: list[SideCost]
+
+
+SIDE_CASES_SQL = """
+WITH chosen AS (
+    SELECT model, skill_id FROM (
+        SELECT DISTINCT c.model, c.skill_id, coalesce(s.round, -1) AS round
+        FROM _cells c LEFT JOIN skills s USING (skill_id)
+        WHERE c.condition = 'with_skill' AND {where})
+    QUALIFY row_number() OVER (PARTITION BY model ORDER BY round DESC, skill_id) = 1)
+SELECT c.model, c.sampling_key, c.skill_id, c.case_id, any_value(t.problem_id) AS problem_id,
+       sum(c.n_graded)::BIGINT AS n_graded, sum(c.n_passed)::BIGINT AS n_passed
+FROM _cells c JOIN _cases t USING (case_id) JOIN chosen USING (model, skill_id)
+WHERE t.split = 'test' AND c.condition = 'with_skill' AND {where}
+GROUP BY c.model, c.sampling_key, c.skill_id, c.case_id
+ORDER BY c.model, c.sampling_key, c.case_id"""
+
+SIDE_COST_SQL = """
+SELECT u.model, count(*) AS n_answers, sum(u.input_tokens + u.output_tokens)::BIGINT AS tokens,
+       CASE WHEN bool_or(u.usd IS NULL) THEN NULL ELSE fsum(u.usd) END AS usd, fsum(u.gpu_seconds) AS gpu_seconds
+FROM _answer_cost u JOIN _cases t USING (case_id)
+JOIN (SELECT DISTINCT model, skill_id FROM ({cases})) k USING (model, skill_id)
+WHERE t.split = 'test' AND u.condition = 'with_skill' AND {where}
+GROUP BY u.model ORDER BY u.model"""
+
+
+def side(data_dir: Path | str, ident: str, *, min_cases: int = DEFAULT_MIN_CASES) -> Side:
+    """The side named ``ident``: a run id, else a skill id (or a unique prefix of 4+ characters)."""
+    con = catalog(data_dir, min_cases=min_cases)
+    try:
+        runs = {r["run_id"] for r in _records(con, "SELECT run_id FROM runs UNION SELECT run_id FROM _cells")}
+        if ident in runs:
+            kind, key, where = "run", ident, "c.run_id = ?"
+        else:
+            skills = sorted(
+                r["skill_id"]
+                for r in _records(con, "SELECT DISTINCT skill_id FROM _cells WHERE starts_with(skill_id, ?)", [ident])
+            )
+            if len(ident) < 4 or not skills:
+                raise StorageError(f"{ident!r}: neither a run id nor a skill id with answers in {data_dir}")
+            if len(skills) > 1:
+                raise StorageError(f"{ident!r}: ambiguous skill id prefix, matches {', '.join(skills[:5])}")
+            kind, key, where = "skill", skills[0], "c.skill_id = ?"
+        cases_sql = SIDE_CASES_SQL.format(where=where)
+        cases = [SideCase(**r) for r in _records(con, cases_sql, [key, key])]
+        cost_sql = SIDE_COST_SQL.format(cases=cases_sql, where=where.replace("c.", "u."))
+        cost = [SideCost(**r) for r in _records(con, cost_sql, [key, key, key])]
+        if kind == "run":
+            chosen = {(c.model, c.skill_id) for c in cases}
+            lift = [row for row in run_lift(con, key) if (row.model, row.skill_id) in chosen]
+        else:
+            latest = _records(
+                con,
+                "SELECT l.run_id FROM skill_lift l LEFT JOIN runs r USING (run_id) WHERE l.skill_id = ? "
+                "ORDER BY r.started_at DESC NULLS LAST, l.run_id DESC LIMIT 1",
+                [key],
+            )
+            lift = [r for r in run_lift(con, latest[0]["run_id"]) if r.skill_id == key] if latest else []
+    finally:
+        con.close()
+    return Side(kind=kind, ident=key, cases=cases, lift=lift, cost=cost)
