@@ -75,3 +75,32 @@ def register(app: typer.Typer) -> None:
         for table in comparison_tables(result):
             console.print(table)
             console.print()
+
+    @app.command("recommend")
+    def recommend_cmd(
+        target_pass_rate: Annotated[float, typer.Option(help="Pass rate the lower 95% CI bound must reach.")] = 0.8,
+        runs: Annotated[
+            list[str] | None, typer.Option("--runs", help="Only these runs (repeat; default: every run).")
+        ] = None,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Every (student, skill or none) with pass rate, CI and cost per solved case; the Pareto front;
+        the cheapest configuration whose lower CI bound reaches the target."""
+        from skillfoundry.decisions.recommend import recommend
+        from skillfoundry.decisions.render import recommendation_table
+        from skillfoundry.storage.decide import config_rows
+
+        root = resolve_data_dir(data_dir)
+        rows = guarded(lambda: config_rows(root, runs or None))
+        try:
+            result = recommend(rows, target_pass_rate)
+        except ValueError as err:
+            errors.print(f"[red]error:[/red] {escape(str(err))}")
+            raise typer.Exit(2) from None
+        if as_json:
+            typer.echo(result.model_dump_json(indent=2))
+            return
+        console.print(recommendation_table(result))
+        console.print("> the pick, * on the Pareto front of cost vs pass rate", highlight=False)
+        console.print(result.statement, highlight=False, soft_wrap=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from skillfoundry.decisions.compare import Comparison
+from skillfoundry.decisions.recommend import Recommendation
 from skillfoundry.report.format import fmt
 
 
@@ -20,12 +21,11 @@ def _count(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
-def table(title: str, columns: tuple[str, ...]) -> Table:
-    """A compact table (light rules, no outer padding) that fits 80 columns: only the first column
-    (names) wraps; numbers never do."""
+def table(title: str, columns: tuple[str, ...], wrap: int = 0) -> Table:
+    """A compact table that fits 80 columns: only column ``wrap`` (names) wraps; numbers never do."""
     out = Table(title=title, box=None, pad_edge=False, title_justify="left", padding=(0, 2, 0, 0), header_style="bold")
     for i, column in enumerate(columns):
-        out.add_column(column, overflow="fold", no_wrap=i > 0, min_width=min(len(column), 8) if i == 0 else None)
+        out.add_column(column, overflow="fold", no_wrap=i != wrap, min_width=min(len(column), 8) if i == wrap else None)
     return out
 
 
@@ -73,3 +73,28 @@ def comparison_tables(c: Comparison) -> list[Table]:
             flipped.add_row(model, f.problem_id or f.case_id[:12], fmt(f.rate_a), fmt(f.rate_b), now)
         tables.append(flipped)
     return tables
+
+
+def recommendation_table(rec: Recommendation) -> Table:
+    """Every configuration with pass rate, CI and cost per solved case; ``*`` marks the Pareto front,
+    ``>`` the pick."""
+    out = table(
+        "Configurations on held-out test cases (cost per solved case)",
+        ("", "student", "skill", "pass", "95% CI", "USD", "tokens", "GPU s", "lat s"),
+        wrap=1,
+    )
+    front = {id(r) for r in rec.front}
+    for r in rec.rows:
+        mark = (">" if r is rec.pick else " ") + ("*" if id(r) in front else " ")
+        out.add_row(
+            mark,
+            r.model,
+            r.skill_id[:8] if r.skill_id else "none",
+            fmt(r.pass_rate),
+            f"[{fmt(r.ci_low)},{fmt(r.ci_high)}]",
+            _money(r.usd_per_solved),
+            _count(r.tokens_per_solved),
+            "-" if r.gpu_s_per_solved is None else f"{r.gpu_s_per_solved:.2f}",
+            "-" if r.mean_latency_s is None else f"{r.mean_latency_s:.1f}",
+        )
+    return out
