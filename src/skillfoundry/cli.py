@@ -196,3 +196,24 @@ def ui(port: Annotated[int, typer.Option(help="Port for the Prefect UI on 127.0.
 
 register_storage(app)
 register_decisions(app)
+
+
+@app.callback()
+def verbosity_options(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress display, Prefect warnings only. Works after any command too.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More output (Prefect debug logs). Works after any command too.")] = 0,
+) -> None:
+    """Distil a teacher's know-how into an Agent Skill and measure its lift on students."""
+    from skillfoundry.progress import set_verbosity
+
+    if quiet or verbose:
+        set_verbosity(-1 if quiet else verbose)
+
+
+def main() -> None:
+    """The console entry point: ``-q/-v`` are accepted anywhere on the command line."""
+    import sys
+
+    from skillfoundry.progress import hoist_verbosity
+
+    app(args=hoist_verbosity(sys.argv[1:]), prog_name="skillfoundry")

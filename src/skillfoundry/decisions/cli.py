@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"config file: {path if path else 'none (skillfoundry.toml or [tool.skillfoundry] in pyproject.toml)'}",
             highlight=False,
+            markup=False,
             soft_wrap=True,
         )
         table = Table(title="Settings (flag > env > file > default)")
