@@ -147,13 +147,19 @@ def report(
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
     data_dir: Annotated[Path | None, typer.Option(help="Where the Parquet tables are.")] = None,
 ) -> None:
-    """Write a self-contained HTML report of a run: lift with CI, per-case lift, findings, cost, config."""
+    """Write a self-contained HTML report of a run: lift with CI, recommendation, plots, per-case lift,
+    findings, cost, config."""
+    from skillfoundry.decisions.report_data import report_plots
     from skillfoundry.report.data import case_rows, finding_rows
     from skillfoundry.report.html import render_report
     from skillfoundry.storage.query import show_run
 
     root = resolve_data_dir(data_dir)
-    page = guarded(lambda: render_report(show_run(root, run_id), case_rows(root, run_id), finding_rows(root, run_id)))
+    page = guarded(
+        lambda: render_report(
+            show_run(root, run_id), case_rows(root, run_id), finding_rows(root, run_id), report_plots(root, run_id)
+        )
+    )
     out.write_text(page, encoding="utf-8")
     console.print(f"wrote {out}")
 

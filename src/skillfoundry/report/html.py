@@ -7,6 +7,7 @@ from html import escape
 from pydantic import BaseModel
 
 from skillfoundry.report.format import LIFT_HEADERS, fmt, lift_cells
+from skillfoundry.report.plots import CaseRates, ReportPlots, plots_section
 from skillfoundry.storage.query import LiftSummary, RunDetail
 
 
@@ -52,15 +53,28 @@ def lift_svg(rows: list[LiftSummary], width: int = 640, row_h: int = 28) -> str:
     return "".join(parts)
 
 
+def plots_html(detail: RunDetail, cases: list[CaseRow], plots: ReportPlots) -> str:
+    """The recommendation and plot sections of the report (``report.plots``)."""
+    rates = [
+        CaseRates(model=c.model, case=c.problem_id or c.case_id[:12], baseline_rate=c.baseline_rate, skill_rate=c.skill_rate)
+        for c in sorted(cases, key=lambda c: (c.model, c.problem_id or c.case_id))
+    ]
+    return plots_section(detail.lift, rates, plots)
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_report(detail: RunDetail, cases: list[CaseRow], findings: list[FindingRow]) -> str:
-    """The whole report as one HTML page; every value from the store is escaped."""
+def render_report(
+    detail: RunDetail, cases: list[CaseRow], findings: list[FindingRow], plots: ReportPlots | None = None
+) -> str:
+    """The whole report as one HTML page; every value from the store is escaped. With ``plots``: the
+    recommendation and the plots (``report.plots``) after the lift table."""
     run = detail.run
+    decisions = plots_html(detail, cases, plots) if plots is not None else ""
     case_rows = [
         [c.model, c.problem_id or c.case_id, fmt(c.baseline_rate), fmt(c.skill_rate), fmt(c.diff, signed=True)]
         for c in sorted(cases, key=lambda c: (c.model, c.diff if c.diff is not None else 0.0))
@@ -80,6 +94,7 @@ td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}th{{background:
 <h2>Skill lift (held-out test split)</h2>
 {lift_svg(detail.lift)}
 {table(list(LIFT_HEADERS), [lift_cells(r) for r in detail.lift])}
+{decisions}
 <h2>Per case (worst first)</h2>
 {table(["student", "case", "baseline", "with skill", "diff"], case_rows)}
 <h2>Findings</h2>

@@ -124,3 +124,35 @@ def side(data_dir: Path | str, ident: str, *, min_cases: int = DEFAULT_MIN_CASES
     finally:
         con.close()
     return Side(kind=kind, ident=key, cases=cases, lift=lift, cost=cost)
+
+
+class KernelAnswers(BaseModel):
+    """One student's kernel answers in one condition of a run: how many, and the speedups of the correct
+    ones (GPU-benchmarked, not suspect; the slowest of a kernel's benchmarks, as ``kernel_speedups``)."""
+
+    model: str
+    condition: str
+    n_answers: int
+    correct_speedups: list[float]
+
+
+KERNEL_ANSWERS_SQL = """
+WITH bench AS (
+    SELECT gen_id, bool_and(correct AND NOT suspect) AS correct, min(speedup) AS speedup
+    FROM kernel_benchmarks WHERE gen_id IS NOT NULL GROUP BY gen_id)
+SELECT g.model, g.condition, count(*) AS n_answers,
+       coalesce(list(coalesce(b.speedup, 0.0)) FILTER (WHERE b.correct), []) AS correct_speedups
+FROM generations g JOIN _cases t USING (case_id) LEFT JOIN bench b USING (gen_id)
+WHERE g.run_id = ? AND t.kind = 'kernel' AND t.split = 'test' AND g.error_kind IS NULL
+GROUP BY g.model, g.condition
+HAVING count(b.gen_id) > 0
+ORDER BY g.model, g.condition"""
+
+
+def kernel_answers(data_dir: Path | str, run_id: str) -> list[KernelAnswers]:
+    """Per student and condition of a run, its GPU-benchmarked kernel answers (none without a GPU stage)."""
+    con = catalog(data_dir)
+    try:
+        return [KernelAnswers(**row) for row in _records(con, KERNEL_ANSWERS_SQL, [run_id])]
+    finally:
+        con.close()
