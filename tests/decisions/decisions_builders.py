@@ -52,3 +52,31 @@ def skill_row(run_id: str, skill_id: str, round_: int = 0) -> SkillRecord:
         round=round_,
         tokens=50,
     )
+
+
+def add_benchmarks(store: Store, root: Path, speedup_of: dict[str, float]) -> None:
+    """A GPU benchmark for every graded answer: correct when it passed, with the speedup of its model."""
+    from skillfoundry.storage.records import KernelBenchmarkRecord
+    from skillfoundry.storage.writer import write_rows
+
+    passed = {g.gen_id for g in store.grades if g.passed}
+    rows = [
+        KernelBenchmarkRecord(
+            run_id=gen.run_id,
+            bench_id=f"b/{gen.gen_id}",
+            gen_id=gen.gen_id,
+            source_sha="s",
+            problem_id="p",
+            shape_json="{}",
+            gpu_name="H200",
+            driver_version="1",
+            correct=gen.gen_id in passed,
+            time_ms=1.0,
+            ref_time_ms=speedup_of[gen.model],
+            speedup=speedup_of[gen.model] * (1 + 0.1 * gen.epoch),
+            trials=10,
+            samples_json="[1.0]",
+        )
+        for gen in store.gens
+    ]
+    write_rows(root, "kernel_benchmarks", rows)

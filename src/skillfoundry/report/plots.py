@@ -142,7 +142,7 @@ def cost_plot(rows: list[ConfigRow], width: int = 720, height: int = 360) -> str
     priced = any((r.usd_per_solved or 0) > 0 for r in rated)
     cost = (lambda r: r.usd_per_solved) if priced else (lambda r: r.tokens_per_solved)
     drawn = [r for r in rated if cost(r) is not None]
-    left, right, top, bottom = 60, width - 200, 30, height - 45
+    left, right, top, bottom = 60, width - 60, 30, height - 45
     top_cost = max((cost(r) or 0.0 for r in drawn), default=1.0) or 1.0
     x = lambda v: left + v / top_cost * (right - left)  # noqa: E731
     y = lambda v: bottom - v * (bottom - top)  # noqa: E731
@@ -157,8 +157,10 @@ def cost_plot(rows: list[ConfigRow], width: int = 720, height: int = 360) -> str
         px, py = x(cost(r)), y(r.pass_rate)  # type: ignore[arg-type]
         body.append(_marker(px, py, r.skill_id is not None, 5))
         star = " *" if any(r is f for f in front) else ""
+        anchor, dx = ("end", -8) if px > (left + right) / 2 else ("start", 8)
         body.append(
-            f'<text x="{px + 8:.1f}" y="{py - 6:.1f}" {FONT}>{escape(label(r)[:40])} {fmt(r.pass_rate)}{star}</text>'
+            f'<text x="{px + dx:.1f}" y="{py - 8:.1f}" {FONT} text-anchor="{anchor}">'
+            f"{escape(label(r)[:44])} {fmt(r.pass_rate)}{star}</text>"
         )
     unit = "USD" if priced else "tokens"
     ticks = [(top_cost * f, f"{top_cost * f:.4f}" if priced else f"{top_cost * f:,.0f}") for f in (0.0, 0.5, 1.0)]
@@ -172,7 +174,7 @@ def cost_plot(rows: list[ConfigRow], width: int = 720, height: int = 360) -> str
 
 def fast_p_plot(curves: list[FastPCurve], width: int = 720, height: int = 320) -> str:
     """fast_p against the speedup threshold p, one line per student and condition, labelled at its end."""
-    left, right, top, bottom = 60, width - 220, 20, height - 45
+    left, right, top, bottom = 70, width - 300, 20, height - 45
     x = lambda p: left + p / SPEEDUP_THRESHOLDS[-1] * (right - left)  # noqa: E731
     y = lambda v: bottom - v * (bottom - top)  # noqa: E731
     body = [_legend(left, 10), f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#000"/>']
@@ -184,10 +186,13 @@ def fast_p_plot(curves: list[FastPCurve], width: int = 720, height: int = 320) -
         points = " ".join(f"{x(p):.1f},{y(v):.1f}" for p, v in c.points)
         body.append(f'<polyline points="{points}" fill="none" stroke="#000"{dash}/>')
         body.extend(_marker(x(p), y(v), with_skill, 3) for p, v in c.points)
-        p_end, v_end = c.points[-1]
         at_1 = next(v for p, v in c.points if p == 1.0)
-        text = f"{c.model} {c.condition}: fast_1 {at_1:.2f}"
-        body.append(f'<text x="{right + 8}" y="{y(v_end) + 4 + 12 * i:.1f}" {FONT}>{escape(text[:36])}</text>')
+        p0, v0 = c.points[0]
+        body.append(
+            f'<text x="{x(p0) - 8:.1f}" y="{y(v0) - 4 - 9 * (i % 2):.1f}" {FONT} text-anchor="end">{i + 1}</text>'
+        )
+        text = f"{i + 1}: fast_1 {at_1:.2f}, {c.model} {'with skill' if with_skill else 'without'}"
+        body.append(f'<text x="{right + 8}" y="{top + 10 + 14 * i:.1f}" {FONT}>{escape(text[:52])}</text>')
     ticks = [(p, f"{p:g}") for p in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)]
     body.append(_axis(left, right, bottom, ticks, x))
     body.append(
