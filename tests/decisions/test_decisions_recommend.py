@@ -145,3 +145,15 @@ def test_bad_input_is_a_one_line_error(data: Path) -> None:
         done = cli("recommend", "--data-dir", str(data), *args)
         assert done.returncode == 2 and needle in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_recommendation_markdown_artifact_carries_the_statement_and_rows(data: Path) -> None:
+    from skillfoundry.decisions.recommend import recommend
+    from skillfoundry.decisions.render import recommendation_markdown
+    from skillfoundry.storage.decide import config_rows
+
+    rec = recommend(config_rows(data), 0.8)
+    text = recommendation_markdown(rec)
+    assert rec.statement in text and f"{HAIKU} with skill skill-s1 (pick)" in text
+    assert text.count("\n| ") == len(rec.rows) + 1  # header + one row per configuration
+    assert "No configuration has graded answers" in recommendation_markdown(recommend([], 0.8))

@@ -98,3 +98,25 @@ def recommendation_table(rec: Recommendation) -> Table:
             "-" if r.mean_latency_s is None else f"{r.mean_latency_s:.1f}",
         )
     return out
+
+
+def recommendation_markdown(rec: Recommendation) -> str:
+    """The recommendation as Markdown (a Prefect artifact): the statement, then every configuration."""
+    from skillfoundry.decisions.recommend import label
+
+    front = {id(r) for r in rec.front}
+    lines = [
+        f"# Recommendation (target: lower 95% bound >= {rec.target:.2f})",
+        "",
+        rec.statement,
+        "",
+        "| configuration | pass rate | 95% CI | USD / solved | tokens / solved | GPU s / solved | Pareto front |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rec.rows:
+        lines.append(
+            f"| {label(r)}{' (pick)' if r is rec.pick else ''} | {fmt(r.pass_rate)} | [{fmt(r.ci_low)}, {fmt(r.ci_high)}] "
+            f"| {_money(r.usd_per_solved)} | {_count(r.tokens_per_solved)} "
+            f"| {'-' if r.gpu_s_per_solved is None else f'{r.gpu_s_per_solved:.2f}'} | {'*' if id(r) in front else ''} |"
+        )
+    return "\n".join(lines)
