@@ -82,6 +82,7 @@ def grades_table(gens: pa.Table, rng: np.random.Generator, p_case: np.ndarray, o
             "passed": pa.array(passed),
             "score": pa.array(passed.astype(np.float64)),
             "detail_json": pa.array(np.full(n, "{}")),
+            "level": pa.array(np.full(n, "kernel-static")),
         }
     )
 

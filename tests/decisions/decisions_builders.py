@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage"))
 
 from storage_builders import Store, case_row, gen_row, grade_rows, run_row  # noqa: E402
+from storage_reference import paired_bootstrap_ci, sign_test_p  # noqa: E402, F401  (independent reference statistics)
 
 from skillfoundry.storage.records import SkillRecord  # noqa: E402
 

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from decisions_builders import EPOCHS, add_config, new_store, skill_row
+from decisions_builders import EPOCHS, add_config, new_store, paired_bootstrap_ci, sign_test_p, skill_row
 
-from skillfoundry.storage.stats import paired_bootstrap_ci, sign_test_p
+from skillfoundry.storage.stats import DEFAULT_N_BOOT, DEFAULT_SEED
 from skillfoundry.storage.writer import write_rows
 
 HAIKU = "anthropic:claude-haiku-4-5"
@@ -64,7 +64,7 @@ def test_compare_two_runs_finds_the_known_difference(data: Path) -> None:
     assert local["a"]["skill_id"] == "skill-aaaa" and local["b"]["skill_id"] == "skill-bbbb"
     assert local["n_common"] == 12
     assert local["diff"] == pytest.approx(sum(diffs) / 12) == pytest.approx(6.5 / 12)
-    lo, hi = paired_bootstrap_ci(cases, diffs)
+    lo, hi = paired_bootstrap_ci(cases, diffs, n_boot=DEFAULT_N_BOOT, seed=DEFAULT_SEED)
     assert (local["ci_low"], local["ci_high"]) == pytest.approx((lo, hi))
     assert local["p_value"] == pytest.approx(sign_test_p(diffs))
     assert local["verdict"] == "better"
@@ -92,7 +92,7 @@ def test_compare_table_fits_80_columns_and_shows_the_numbers(data: Path) -> None
     assert done.returncode == 0, done.stderr
     assert max(len(line) for line in done.stdout.splitlines()) <= 80
     cases, diffs = hand_diffs()
-    lo, hi = paired_bootstrap_ci(cases, diffs)
+    lo, hi = paired_bootstrap_ci(cases, diffs, n_boot=DEFAULT_N_BOOT, seed=DEFAULT_SEED)
     line = next(line for line in done.stdout.splitlines() if line.startswith("local") and "better" in line)
     assert f"+{6.5 / 12:.3f}" in line and f"[{lo:+.3f},{hi:+.3f}]" in line
 

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from decisions_builders import EPOCHS, add_config, new_store
+from decisions_builders import EPOCHS, add_config, new_store, paired_bootstrap_ci
 
 from skillfoundry.decisions.recommend import pareto_front
 from skillfoundry.storage.recommend import ConfigRow
-from skillfoundry.storage.stats import paired_bootstrap_ci
+from skillfoundry.storage.stats import DEFAULT_N_BOOT, DEFAULT_SEED
 
 HAIKU, SONNET = "anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5"
 PRICES = {HAIKU: (1.0, 5.0), SONNET: (3.0, 15.0), "local": (0.0, 0.0)}
@@ -55,7 +55,9 @@ def python_pick(target: float, runs: set[str]) -> tuple[str, str | None] | None:
         if run not in runs:
             continue
         rates = [p / EPOCHS for p in passes]
-        lo, _hi = paired_bootstrap_ci([f"case{i}" for i in range(N_CASES)], rates)
+        lo, _hi = paired_bootstrap_ci(
+            [f"case{i}" for i in range(N_CASES)], rates, n_boot=DEFAULT_N_BOOT, seed=DEFAULT_SEED
+        )
         solved = sum(passes)
         usd = N_CASES * EPOCHS * (tin * PRICES[model][0] + tout * PRICES[model][1]) / 1e6
         rows.append((lo, usd / solved, N_CASES * EPOCHS * (tin + tout) / solved, model, skill))

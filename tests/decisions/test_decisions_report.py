@@ -73,7 +73,7 @@ def page_text(html: str) -> str:
 
 def show_rows(run_id: str, data: Path) -> list[list[str]]:
     """The cells of the lift table ``skillfoundry show`` prints."""
-    out = cli("show", run_id, "--data-dir", str(data)).stdout
+    out = cli("show", run_id, "--data-dir", str(data), columns=400).stdout
     rows = []
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip("│").split("│")]
@@ -99,9 +99,9 @@ def test_report_in_headless_chromium_carries_the_numbers_of_show(data: Path, tmp
     assert dom.returncode == 0, dom.stderr[-500:]
     text = page_text(dom.stdout)
     rows = show_rows("r1", data)
-    assert {r[1] for r in rows} == {"local", HAIKU}
+    assert {r[2] for r in rows} == {"local", HAIKU}
     for cells in rows:
-        for cell in cells[1:10]:  # student, baseline, with skill, lift, CI, p, cases x epochs, errors, verdict
+        for cell in cells[1:11]:  # level, student, baseline, with skill, lift, CI, p, cases x epochs, errors, verdict
             assert cell in text, (cell, cells)
     statement = " ".join(cli("recommend", "--runs", "r1", "--data-dir", str(data), columns=400).stdout.split()[-40:])
     assert "Deploy anthropic:claude-haiku-4-5 with skill skill-k1" in text
@@ -125,6 +125,7 @@ def test_plots_escape_stored_strings_and_show_values_as_text() -> None:
     lift = LiftSummary(
         model=EVIL,
         skill_id="s1",
+        level="deterministic",
         sampling_key="k",
         n_cases=12,
         n_epochs=3,
@@ -147,6 +148,7 @@ def test_plots_escape_stored_strings_and_show_values_as_text() -> None:
         condition="baseline",
         skill_id=None,
         sampling_key="k",
+        level="deterministic",
         n_cases=3,
         n_graded=9,
         n_solved=3,

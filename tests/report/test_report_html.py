@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from skillfoundry.report.html import CaseRow, FindingRow, lift_svg, render_report
+from skillfoundry.report.html import lift_svg, render_report
+from skillfoundry.storage.answers import CaseLift, Finding
 from skillfoundry.storage.query import CostSummary, LiftSummary, RunDetail, RunSummary
 
 EVIL = "<script>alert(1)</script>"
@@ -12,7 +13,7 @@ EVIL = "<script>alert(1)</script>"
 
 def lift(model: str, value: float, low: float, high: float) -> LiftSummary:
     return LiftSummary(
-        model=model, skill_id="s1", sampling_key="k", n_cases=12, n_epochs=3, n_errors=1, baseline_pass_rate=0.25,
+        model=model, skill_id="s1", sampling_key="k", level="kernel-static", n_cases=12, n_epochs=3, n_errors=1, baseline_pass_rate=0.25,
         skill_pass_rate=0.25 + value, lift=value, ci_low=low, ci_high=high, p_value=0.03, verdict="helps",
         skill_tokens=500, leaks=0, non_discriminating=2,
     )
@@ -44,14 +45,20 @@ class Collect(HTMLParser):
 def test_report_shows_the_numbers_and_escapes_stored_strings() -> None:
     page = render_report(
         detail(),
-        [CaseRow(model="local", case_id="c1", problem_id="softmax", baseline_rate=0.0, skill_rate=1.0, diff=1.0)],
-        [FindingRow(kind="always-fails", case_id="c2", detail=EVIL)],
+        [
+            CaseLift(
+                model="local", skill_id="s1", level="kernel-static", case_id="c1", problem_id="softmax", split="test",
+                skill_n=1, skill_passed=1, base_n=1, base_passed=0, baseline_rate=0.0, skill_rate=1.0, diff=1.0,
+            )
+        ],
+        [Finding(kind="always-fails", case="c2", detail=EVIL)],
     )
     parsed = Collect()
     parsed.feed(page)
     assert "script" not in parsed.tags
     text = " ".join(parsed.text)
-    for needle in ("+0.250", "[+0.100, +0.400]", "12 x 3", "helps", "+0.500", "softmax", "always-fails", EVIL):
+    for needle in ("+0.250", "[+0.100, +0.400]", "12 x 3", "helps", "+0.500", "softmax", "always-fails", EVIL,
+                   "kernel-static"):
         assert needle in text
 
 

@@ -67,16 +67,20 @@ def gen_row(
     )
 
 
-def grade_rows(gen: GenerationRecord, passed: list[bool]) -> list[GradeRecord]:
+def grade_rows(
+    gen: GenerationRecord, passed: list[bool], *, level: str = "deterministic", infra: bool = False
+) -> list[GradeRecord]:
     return [
         GradeRecord(
             run_id=gen.run_id,
             grade_id=f"{gen.gen_id}#{i}",
             gen_id=gen.gen_id,
             grader=f"check{i}",
-            passed=p,
-            score=float(p),
+            passed=p and not infra,
+            score=float(p and not infra),
             detail_json="{}",
+            infra_error=infra,
+            level=level,
         )
         for i, p in enumerate(passed)
     ]
@@ -91,17 +95,22 @@ class Store:
     cases: list[TestCaseRecord] = field(default_factory=list)
     gens: list[GenerationRecord] = field(default_factory=list)
     grades: list[GradeRecord] = field(default_factory=list)
+    #: Every write of generations and grades, in order: what "latest" means to the reference.
+    log: list[tuple[str, list[GenerationRecord] | list[GradeRecord]]] = field(default_factory=list)
 
     def write(self) -> Path:
-        for table, rows in (
-            ("runs", self.runs),
-            ("test_cases", self.cases),
-            ("generations", self.gens),
-            ("grades", self.grades),
-        ):
+        for table, rows in (("runs", self.runs), ("test_cases", self.cases)):
             if rows:
                 write_rows(self.root, table, rows)
+        self.append("generations", self.gens)
+        self.append("grades", self.grades)
         return self.root
+
+    def append(self, table: str, rows: list[GenerationRecord] | list[GradeRecord]) -> None:
+        """Write one batch of generations or grades (a later write is a later copy)."""
+        if rows:
+            write_rows(self.root, table, rows)
+            self.log.append((table, list(rows)))
 
 
 def synthetic_store(

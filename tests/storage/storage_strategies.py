@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from skillfoundry.storage.schemas import TableSpec
+from skillfoundry.storage.schemas import LATE_REQUIRED, WRITTEN_AT, TableSpec
 from skillfoundry.storage.writer import RUN_ID_PATTERN
 
 TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30)
@@ -33,7 +33,8 @@ def value_strategy(spec: TableSpec, field: pa.Field) -> st.SearchStrategy[Any]:
         base = st.datetimes(timezones=st.just(UTC))
     else:  # pragma: no cover - every schema type is listed above
         raise AssertionError(field.type)
-    return st.one_of(st.none(), base) if field.nullable else base
+    optional = field.nullable and (spec.name, field.name) not in LATE_REQUIRED
+    return st.one_of(st.none(), base) if optional else base
 
 
 def row_dicts(
@@ -42,7 +43,7 @@ def row_dicts(
     """Lists of valid rows of ``spec`` with unique ids (a few run ids shared between rows)."""
 
     def build(shared: list[str]) -> st.SearchStrategy[list[dict[str, Any]]]:
-        fields = {f.name: value_strategy(spec, f) for f in spec.schema}
+        fields = {f.name: value_strategy(spec, f) for f in spec.schema if f.name != WRITTEN_AT}  # the writer stamps it
         if spec.id_column != "run_id":
             fields["run_id"] = st.sampled_from(shared)
         return st.lists(

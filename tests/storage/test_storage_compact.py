@@ -162,12 +162,12 @@ def test_files_from_before_a_new_nullable_column_read_and_merge(data_dir: Path) 
     folder = data_dir / "kernel_builds" / "run_id=r1"
     folder.mkdir(parents=True)
     pq.write_table(old, folder / "part-old.parquet")  # written before gen_id existed
-    assert snapshot(data_dir)["kernel_builds"] == [
-        ("r1", "b-old", None, "s", "sm_90", "", "13", True, "", None, None, None, None, 0.1, False)
+    assert snapshot(data_dir)["kernel_builds"] == [  # written_at (second column) is NULL in older files
+        ("r1", None, "b-old", None, "s", "sm_90", "", "13", True, "", None, None, None, None, 0.1, False)
     ]
     write_rows(data_dir, "kernel_builds", [row | {"build_id": "b-new", "gen_id": "g1"}])
     before = snapshot(data_dir)
-    assert [r[2] for r in before["kernel_builds"]] == ["g1", None]
+    assert [r[3] for r in before["kernel_builds"]] == ["g1", None]
     assert compact(data_dir).partitions_merged == 1
     assert snapshot(data_dir) == before
 

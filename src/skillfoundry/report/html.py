@@ -4,28 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
-from pydantic import BaseModel
-
 from skillfoundry.report.format import LIFT_HEADERS, fmt, lift_cells
 from skillfoundry.report.plots import CaseRates, ReportPlots, plots_section
+from skillfoundry.storage.answers import CaseLift, Finding
 from skillfoundry.storage.query import LiftSummary, RunDetail
-
-
-class CaseRow(BaseModel):
-    """Lift of one test case for one student."""
-
-    model: str
-    case_id: str
-    problem_id: str | None
-    baseline_rate: float | None
-    skill_rate: float | None
-    diff: float | None
-
-
-class FindingRow(BaseModel):
-    kind: str
-    case_id: str
-    detail: str
 
 
 def lift_svg(rows: list[LiftSummary], width: int = 640, row_h: int = 28) -> str:
@@ -42,7 +24,7 @@ def lift_svg(rows: list[LiftSummary], width: int = 640, row_h: int = 28) -> str:
         parts.append(f'<text x="{x(tick):.1f}" y="{height - 5}" font-size="11" text-anchor="middle">{tick:+.1f}</text>')
     for i, r in enumerate(rows):
         y = row_h * i + row_h // 2 + 4
-        parts.append(f'<text x="4" y="{y + 4}" font-size="12">{escape(r.model[:28])}</text>')
+        parts.append(f'<text x="4" y="{y + 4}" font-size="12">{escape(f"{r.model[:18]} {r.level}"[:28])}</text>')
         if r.ci_low is not None and r.ci_high is not None:
             parts.append(
                 f'<line x1="{x(r.ci_low):.1f}" y1="{y}" x2="{x(r.ci_high):.1f}" y2="{y}" stroke="#4a7" stroke-width="6"/>'
@@ -53,7 +35,7 @@ def lift_svg(rows: list[LiftSummary], width: int = 640, row_h: int = 28) -> str:
     return "".join(parts)
 
 
-def plots_html(detail: RunDetail, cases: list[CaseRow], plots: ReportPlots) -> str:
+def plots_html(detail: RunDetail, cases: list[CaseLift], plots: ReportPlots) -> str:
     """The recommendation and plot sections of the report (``report.plots``)."""
     rates = [
         CaseRates(model=c.model, case=c.problem_id or c.case_id[:12], baseline_rate=c.baseline_rate, skill_rate=c.skill_rate)
@@ -69,15 +51,24 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def render_report(
-    detail: RunDetail, cases: list[CaseRow], findings: list[FindingRow], plots: ReportPlots | None = None
+    detail: RunDetail, cases: list[CaseLift], findings: list[Finding], plots: ReportPlots | None = None
 ) -> str:
-    """The whole report as one HTML page; every value from the store is escaped. With ``plots``: the
-    recommendation and the plots (``report.plots``) after the lift table."""
+    """The whole report as one HTML page; every value from the store is escaped. Every pass rate and
+    lift is shown with its grading level (what a pass means: e.g. kernel-static = compiles and passes
+    static checks, kernel-gpu = correct on a GPU). With ``plots``: the recommendation and the plots
+    (``report.plots``) after the lift table."""
     run = detail.run
     decisions = plots_html(detail, cases, plots) if plots is not None else ""
     case_rows = [
-        [c.model, c.problem_id or c.case_id, fmt(c.baseline_rate), fmt(c.skill_rate), fmt(c.diff, signed=True)]
-        for c in sorted(cases, key=lambda c: (c.model, c.diff if c.diff is not None else 0.0))
+        [
+            c.model,
+            c.level,
+            c.problem_id or c.case_id,
+            fmt(c.baseline_rate),
+            fmt(c.skill_rate),
+            fmt(c.diff, signed=True),
+        ]
+        for c in sorted(cases, key=lambda c: (c.model, c.level, c.diff if c.diff is not None else 0.0))
     ]
     cost_rows = [
         [c.role, c.model or "-", str(c.input_tokens), str(c.output_tokens), fmt(c.usd), f"{c.gpu_seconds:.1f}"]
@@ -93,12 +84,12 @@ td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}th{{background:
 <p>flow {escape(run.flow or "-")}, status {escape(run.status or "-")}, started {escape(str(run.started_at))}</p>
 <h2>Skill lift (held-out test split)</h2>
 {lift_svg(detail.lift)}
-{table(list(LIFT_HEADERS), [lift_cells(r) for r in detail.lift])}
+{table(["grading level", *LIFT_HEADERS], [[r.level, *lift_cells(r)] for r in detail.lift])}
 {decisions}
 <h2>Per case (worst first)</h2>
-{table(["student", "case", "baseline", "with skill", "diff"], case_rows)}
+{table(["student", "grading level", "case", "baseline", "with skill", "diff"], case_rows)}
 <h2>Findings</h2>
-{table(["kind", "case", "detail"], [[f.kind, f.case_id, f.detail] for f in findings])}
+{table(["kind", "case", "detail"], [[f.kind, f.case, f.detail] for f in findings])}
 <h2>Cost</h2>
 {table(["role", "model", "tokens in", "tokens out", "USD", "GPU s"], cost_rows)}
 <h2>Config</h2>

@@ -25,6 +25,7 @@ from skillfoundry.storage.stats import DEFAULT_LEVEL, DEFAULT_N_BOOT, DEFAULT_SE
 from skillfoundry.storage.views import (
     FMIX_MACROS,
     LiftOptions,
+    answers_sql,
     case_lift_view,
     cases_view,
     cells_view,
@@ -35,11 +36,12 @@ from skillfoundry.storage.views import (
     kernel_speedups_view,
     pass_rates_view,
     raw_view,
+    run_order_view,
     skill_lift_view,
 )
 
 DEFAULT_MIN_CASES = 10
-DERIVED_VIEWS = ("pass_rates", "case_lift", "skill_lift", "cost", "kernel_speedups", "recommendations")
+DERIVED_VIEWS = ("answers", "pass_rates", "case_lift", "skill_lift", "cost", "kernel_speedups", "recommendations")
 
 
 def catalog(
@@ -113,7 +115,9 @@ def create_views(
         _view(con, "_cells", cells_view({}, "_raw_generations", "_raw_grades"))
     prices_sql, cost_sql = cost_view(price_table(prices))
     _view(con, "_prices", prices_sql)
+    _view(con, "answers", answers_sql("_raw_generations", "_raw_grades", details=True))
     _view(con, "_cases", cases_view())
+    _view(con, "_run_order", run_order_view())
     _view(con, "pass_rates", pass_rates_view())
     _view(con, "_case_lift", case_lift_view())
     _view(con, "case_lift", "SELECT * EXCLUDE (case_key) FROM _case_lift")

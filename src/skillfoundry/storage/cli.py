@@ -102,10 +102,10 @@ def register(app: typer.Typer) -> None:
             config.add_row(key, str(value))
         console.print(config)
         lift = Table(title="Skill lift (held-out test split, paired bootstrap over cases)")
-        for column in ("skill", *LIFT_HEADERS):
+        for column in ("skill", "grading level", *LIFT_HEADERS):
             lift.add_column(column)
         for r in detail.lift:
-            lift.add_row(r.skill_id or "-", *lift_cells(r))
+            lift.add_row(r.skill_id or "-", r.level, *lift_cells(r))
         console.print(lift)
         cost = Table(title="Cost")
         for column in ("model", "role", "tokens in", "tokens out", "USD", "GPU s"):

@@ -1,8 +1,10 @@
 """Merge each run partition's small files into one and refresh the rollup of cells.
 
 Safe at every step: a merged file is written (temp + rename) before the files it replaces are
-removed, so a crash in between leaves copies that readers count once; exact duplicate rows are
-dropped, rows that differ are all kept, so no query result changes. Then every run whose files
+removed, so a crash in between leaves copies that readers count once. A merged file keeps the
+winning copy of each row (``views.copy_order``, the rule every reader applies), except in the tables
+whose readers look at every copy (``views.KEEP_EVERY_COPY``: the first start of a run; the grades written
+for each copy of an answer), where only exact duplicates go; so no query result changes. Then every run whose files
 changed since its rollup is counted again and all current cells are written as one rollup file
 (``rollup.py``) before the old rollup files are removed.
 """
@@ -24,7 +26,7 @@ from skillfoundry.storage.convert import to_arrow
 from skillfoundry.storage.files import Inventory, scan
 from skillfoundry.storage.rollup import CELLS, CELLS_SCHEMA, SOURCE_TABLES, partition_of, plan_cells, rollup_metadata
 from skillfoundry.storage.schemas import TABLES, table_spec
-from skillfoundry.storage.views import cells_sql, files_view
+from skillfoundry.storage.views import cells_sql, files_view, merged_rows
 from skillfoundry.storage.writer import TEMP_PREFIX, TEMP_SUFFIX, write_atomic, write_partition
 
 STALE_TEMP_S = 3600.0
@@ -60,16 +62,17 @@ def compact(data_dir: Path | str, *, stale_temp_s: float = STALE_TEMP_S) -> Comp
 
 
 def merge_partition(table: str, layouts: dict[Path, tuple[str, ...]]) -> int:
-    """Write the distinct rows of one partition's files (file -> columns) as one new file, then remove them."""
+    """Write the rows of one partition's files (file -> columns) that readers use as one new file, then
+    remove the files."""
     spec, files = table_spec(table), sorted(layouts)
-    sql = files_view(spec, layouts)
+    sql = merged_rows(f"({files_view(spec, layouts)})", spec)
     con = duckdb.connect()
     try:
-        arrow = con.sql(f"SELECT DISTINCT * FROM ({sql})").to_arrow_table()
+        arrow = con.sql(sql).to_arrow_table()
     finally:
         con.close()
     run_id = files[0].parent.name.removeprefix("run_id=")
-    write_partition(files[0].parents[2], spec, run_id, to_arrow(spec, arrow))
+    write_partition(files[0].parents[2], spec, run_id, to_arrow(spec, arrow, stored=True))
     for path in files:
         path.unlink(missing_ok=True)  # another compaction may have merged it already
     return len(files)

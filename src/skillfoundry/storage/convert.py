@@ -16,23 +16,26 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ValidationError
 
 from skillfoundry.storage.errors import StorageError
-from skillfoundry.storage.schemas import TableSpec
+from skillfoundry.storage.schemas import LATE_REQUIRED, TableSpec
 
 Rows = Sequence[BaseModel | Mapping[str, Any]] | pa.Table | Mapping[str, Any]
 
 
-def to_arrow(spec: TableSpec, rows: Rows) -> pa.Table:
-    """Validate ``rows`` against table ``spec`` and return them as an Arrow table with its schema."""
+def to_arrow(spec: TableSpec, rows: Rows, *, stored: bool = False) -> pa.Table:
+    """Validate ``rows`` against table ``spec`` and return them as an Arrow table with its schema.
+
+    ``stored``: rows read back from the store (compaction), where columns added later may be NULL.
+    """
     if isinstance(rows, pa.RecordBatch):
         rows = pa.Table.from_batches([rows])
     if isinstance(rows, pa.Table):
-        return _columns_to_arrow(spec, {name: rows.column(name) for name in rows.column_names}, rows.num_rows)
+        return _columns_to_arrow(spec, {n: rows.column(n) for n in rows.column_names}, rows.num_rows, stored)
     if isinstance(rows, Mapping):
         columns = dict(rows)
         lengths = {len(v) for v in columns.values()}
         if len(lengths) > 1:
             raise StorageError(f"{spec.name}: columns have different lengths {sorted(lengths)}")
-        return _columns_to_arrow(spec, columns, lengths.pop() if lengths else 0)
+        return _columns_to_arrow(spec, columns, lengths.pop() if lengths else 0, stored)
     return _records_to_arrow(spec, rows)
 
 
@@ -52,7 +55,7 @@ def _records_to_arrow(spec: TableSpec, rows: Sequence[BaseModel | Mapping[str, A
         except ValidationError as err:
             raise StorageError(_pydantic_message(spec.name, index, err)) from None
     columns = {name: [getattr(r, name) for r in records] for name in spec.schema.names}
-    return _columns_to_arrow(spec, columns, len(records))
+    return _columns_to_arrow(spec, columns, len(records), False)
 
 
 def _pydantic_message(table: str, index: int, err: ValidationError) -> str:
@@ -63,7 +66,7 @@ def _pydantic_message(table: str, index: int, err: ValidationError) -> str:
     return f"{table}: row {index}: column {column!r}: {first['msg']} (value {shown})"
 
 
-def _columns_to_arrow(spec: TableSpec, columns: Mapping[str, Any], n_rows: int) -> pa.Table:
+def _columns_to_arrow(spec: TableSpec, columns: Mapping[str, Any], n_rows: int, stored: bool) -> pa.Table:
     unknown = [name for name in columns if name not in spec.schema.names]
     if unknown:
         raise StorageError(f"{spec.name}: unknown column {unknown[0]!r} (expected {', '.join(spec.schema.names)})")
@@ -75,7 +78,7 @@ def _columns_to_arrow(spec: TableSpec, columns: Mapping[str, Any], n_rows: int) 
             array = _filled(field.type, spec.defaults[field.name], n_rows)
         else:
             raise StorageError(f"{spec.name}: missing column {field.name!r} (value missing, no default)")
-        _check_values(spec, field, array)
+        _check_values(spec, field, array, stored)
         arrays.append(array)
     return pa.Table.from_arrays(arrays, schema=spec.schema.with_metadata(spec.metadata))
 
@@ -140,8 +143,9 @@ def _first_bad(table: str, field: pa.Field, values: list[Any]) -> str:
     return f"{table}: column {field.name!r}: values do not convert to {field.type}"
 
 
-def _check_values(spec: TableSpec, field: pa.Field, array: pa.Array) -> None:
-    if not field.nullable and array.null_count:
+def _check_values(spec: TableSpec, field: pa.Field, array: pa.Array, stored: bool) -> None:
+    required = not field.nullable or (not stored and (spec.name, field.name) in LATE_REQUIRED)
+    if required and array.null_count:
         index = pc.index(array.is_null(), True).as_py()
         raise StorageError(f"{spec.name}: column {field.name!r} row {index}: value None is not allowed (required)")
     allowed = spec.allowed_values.get(field.name)

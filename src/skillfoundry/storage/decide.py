@@ -6,13 +6,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+import duckdb
+import pyarrow as pa
 from pydantic import BaseModel
 
-from skillfoundry.storage.catalog import DEFAULT_MIN_CASES, catalog, lift_options
+from skillfoundry.storage.catalog import DEFAULT_MIN_CASES, catalog, lift_options, register_bootstrap
 from skillfoundry.storage.errors import StorageError
 from skillfoundry.storage.query import LiftSummary, _records, run_lift
 from skillfoundry.storage.recommend import ConfigRow, recommendations_sql
-from skillfoundry.storage.stats import DEFAULT_LEVEL, DEFAULT_N_BOOT, DEFAULT_SEED
+from skillfoundry.storage.stats import DEFAULT_LEVEL, DEFAULT_N_BOOT, DEFAULT_SEED, case_key
+from skillfoundry.storage.views import skill_lift_view
+
+LIFT_SOURCE = "FROM _case_lift"
 
 
 def config_rows(data_dir: Path | str, runs: Sequence[str] | None = None) -> list[ConfigRow]:
@@ -35,10 +40,12 @@ def config_rows(data_dir: Path | str, runs: Sequence[str] | None = None) -> list
 
 
 class SideCase(BaseModel):
-    """With-skill answers of one student to one held-out test case on one side of a comparison."""
+    """With-skill answers of one student to one held-out test case, at one grading level, on one side of a
+    comparison."""
 
     model: str
     sampling_key: str
+    level: str
     skill_id: str
     case_id: str
     problem_id: str | None
@@ -73,12 +80,12 @@ WITH chosen AS (
         FROM _cells c LEFT JOIN skills s USING (skill_id)
         WHERE c.condition = 'with_skill' AND {where})
     QUALIFY row_number() OVER (PARTITION BY model ORDER BY round DESC, skill_id) = 1)
-SELECT c.model, c.sampling_key, c.skill_id, c.case_id, any_value(t.problem_id) AS problem_id,
+SELECT c.model, c.sampling_key, c.level, c.skill_id, c.case_id, any_value(t.problem_id) AS problem_id,
        sum(c.n_graded)::BIGINT AS n_graded, sum(c.n_passed)::BIGINT AS n_passed
 FROM _cells c JOIN _cases t USING (case_id) JOIN chosen USING (model, skill_id)
 WHERE t.split = 'test' AND c.condition = 'with_skill' AND {where}
-GROUP BY c.model, c.sampling_key, c.skill_id, c.case_id
-ORDER BY c.model, c.sampling_key, c.case_id"""
+GROUP BY c.model, c.sampling_key, c.level, c.skill_id, c.case_id
+ORDER BY c.model, c.level, c.sampling_key, c.case_id"""
 
 SIDE_COST_SQL = """
 SELECT u.model, count(*) AS n_answers, sum(u.input_tokens + u.output_tokens)::BIGINT AS tokens,
@@ -156,3 +163,94 @@ def kernel_answers(data_dir: Path | str, run_id: str) -> list[KernelAnswers]:
         return [KernelAnswers(**row) for row in _records(con, KERNEL_ANSWERS_SQL, [run_id])]
     finally:
         con.close()
+
+
+class CasePair(BaseModel):
+    """One test case answered on both sides of a comparison by one student at one grading level."""
+
+    model: str
+    level: str
+    case_id: str
+    a_graded: int
+    a_passed: int
+    b_graded: int
+    b_passed: int
+
+
+class PairedLift(BaseModel):
+    """B - A over the paired cases of one student and level, with the lift's CI, sign test and verdict."""
+
+    model: str
+    level: str
+    n_cases: int
+    a_pass_rate: float | None
+    b_pass_rate: float | None
+    diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    verdict: str
+
+
+PAIR_COLUMNS = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("model", pa.string()),
+        ("skill_id", pa.string()),
+        ("sampling_key", pa.string()),
+        ("level", pa.string()),
+        ("case_id", pa.string()),
+        ("split", pa.string()),
+        ("case_key", pa.uint64()),
+        ("n_epochs", pa.int64()),
+        ("skill_n", pa.int64()),
+        ("base_n", pa.int64()),
+        ("skill_rate", pa.float64()),
+        ("baseline_rate", pa.float64()),
+        ("diff", pa.float64()),
+        ("n_errors", pa.int64()),
+    ]
+)
+
+
+def paired_lift(pairs: list[CasePair], *, min_cases: int = DEFAULT_MIN_CASES) -> list[PairedLift]:
+    """B - A per (student, level) by the very statistics of ``skill_lift`` (its SQL, CI, sign test and
+    verdict rule), run over these pairs as if A were the baseline and B the with-skill answers."""
+    rows = [
+        {
+            "run_id": None,
+            "model": p.model,
+            "skill_id": None,
+            "sampling_key": "-",
+            "level": p.level,
+            "case_id": p.case_id,
+            "split": "test",
+            "case_key": case_key(p.case_id),
+            "n_epochs": 0,
+            "skill_n": p.b_graded,
+            "base_n": p.a_graded,
+            "skill_rate": p.b_passed / p.b_graded,
+            "baseline_rate": p.a_passed / p.a_graded,
+            "diff": p.b_passed / p.b_graded - p.a_passed / p.a_graded,
+            "n_errors": 0,
+        }
+        for p in pairs
+        if p.a_graded and p.b_graded
+    ]
+    options = lift_options(min_cases=min_cases, n_boot=DEFAULT_N_BOOT, seed=DEFAULT_SEED, level=DEFAULT_LEVEL, udf=True)
+    sql = skill_lift_view(options)
+    if sql.count(LIFT_SOURCE) != 1:
+        raise StorageError(f"skill_lift no longer reads {LIFT_SOURCE} once; compare cannot reuse its statistics")
+    con = duckdb.connect()
+    try:
+        register_bootstrap(con, options)
+        con.register("_compare_pairs", pa.Table.from_pylist(rows, schema=PAIR_COLUMNS))
+        result = _records(
+            con,
+            f"SELECT model, level, n_cases, baseline_pass_rate AS a_pass_rate, skill_pass_rate AS b_pass_rate, "
+            f"lift AS diff, ci_low, ci_high, p_value, verdict FROM ({sql.replace(LIFT_SOURCE, 'FROM _compare_pairs')}) "
+            f"ORDER BY model, level",
+        )
+    finally:
+        con.close()
+    return [PairedLift(**row) for row in result]

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from skillfoundry.storage.errors import StorageError
-from skillfoundry.storage.rollup import CELLS, CELLS_SCHEMA, META_SOURCES
+from skillfoundry.storage.rollup import CELLS, CELLS_SCHEMA, META_ROLLUP_VERSION, META_SOURCES, ROLLUP_VERSION
 from skillfoundry.storage.schemas import META_TABLE, META_VERSION, SCHEMA_VERSION, TABLES, table_spec
 
 ARROW_SCHEMA_KEY = b"ARROW:schema"
@@ -147,9 +147,15 @@ def check_file(table: str, path: Path, metadata: dict[bytes, bytes]) -> list[str
 
 
 def check_rollup(path: Path, metadata: dict[bytes, bytes]) -> dict[str, str]:
-    """Check a rollup file's metadata and schema; return its sources (run id -> fingerprint)."""
+    """Check a rollup file's metadata and schema; return its sources (run id -> fingerprint).
+
+    A rollup of another rollup version (cells counted by older rules) covers no run: it is ignored,
+    and the next ``compact`` replaces it.
+    """
     if metadata.get(META_TABLE) != CELLS.encode() or META_SOURCES not in metadata:
         raise StorageError(f"{path}: not a skillfoundry rollup file (no rollup metadata)")
+    if metadata.get(META_ROLLUP_VERSION, b"").decode("utf-8", "replace") != ROLLUP_VERSION:
+        return {}
     version = metadata.get(META_VERSION, b"").decode("utf-8", "replace")
     if version != str(SCHEMA_VERSION) or ARROW_SCHEMA_KEY not in metadata:
         raise StorageError(f"{path}: rollup schema version {version!r} is not supported (expected {SCHEMA_VERSION})")

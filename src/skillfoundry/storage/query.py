@@ -138,6 +138,7 @@ class LiftSummary(BaseModel):
     model: str
     skill_id: str | None
     sampling_key: str
+    level: str  # the grading level of every answer behind this row (see views.py)
     n_cases: int
     n_epochs: int
     n_errors: int
@@ -161,7 +162,7 @@ class LiftSummary(BaseModel):
 
 
 LIFT_SQL = """
-SELECT l.model, l.skill_id, l.sampling_key, l.n_cases, l.n_epochs, l.n_errors, l.baseline_pass_rate,
+SELECT l.model, l.skill_id, l.sampling_key, l.level, l.n_cases, l.n_epochs, l.n_errors, l.baseline_pass_rate,
        l.skill_pass_rate, l.lift, l.ci_low, l.ci_high, l.p_value, l.verdict,
        any_value(s.tokens) AS skill_tokens,
        count(DISTINCT f.finding_id) FILTER (WHERE f.kind LIKE 'leak-%') AS leaks,
@@ -171,7 +172,7 @@ LEFT JOIN skills s USING (skill_id)
 LEFT JOIN skill_findings f ON f.run_id = l.run_id AND f.skill_id = l.skill_id
 WHERE l.run_id = ?
 GROUP BY ALL
-ORDER BY l.model, l.skill_id
+ORDER BY l.model, l.skill_id, l.level
 """
 
 

@@ -17,10 +17,15 @@ ErrorKind = Literal["timeout", "server_error", "connection", "rate_limit", "bad_
 
 
 class Record(BaseModel):
-    """Base of every stored row: strict fields, no extras."""
+    """Base of every stored row: strict fields, no extras.
+
+    ``written_at`` is stamped by ``writer.write_rows`` (any value given is replaced); it orders copies
+    of a row under the same id: the latest one wins (see ``views.py``).
+    """
 
     model_config = ConfigDict(extra="forbid")
     run_id: str
+    written_at: datetime | None = None
 
 
 class RunRecord(Record):
@@ -98,6 +103,7 @@ class GradeRecord(Record):
     score: float
     detail_json: str
     infra_error: bool | None = None  # True: the grader, not the answer, failed (e.g. judge unreachable)
+    level: str  # the GradingLevel value the grader applied here; rows written before this column read 'unknown'
 
 
 class KernelBuildRecord(Record):

@@ -23,8 +23,11 @@ from skillfoundry.storage.schemas import INT, META_TABLE, META_VERSION, SCHEMA_V
 
 CELLS = "_cells"
 META_SOURCES = b"skillfoundry.sources"
+META_ROLLUP_VERSION = b"skillfoundry.rollup_version"
+#: Bumped whenever what a cell counts changes; a rollup of another version is ignored and replaced by ``compact``.
+ROLLUP_VERSION = "2"
 SOURCE_TABLES = ("generations", "grades")
-CELL_KEYS = ("run_id", "model", "skill_id", "condition", "sampling_key", "case_id")
+CELL_KEYS = ("run_id", "model", "skill_id", "condition", "sampling_key", "case_id", "level")
 CELL_COUNTS = ("n_gens", "n_errors", "n_ungraded", "n_graded", "n_passed", "n_epochs")
 CELLS_SCHEMA = pa.schema(
     [pa.field(name, STR, nullable=name == "skill_id") for name in CELL_KEYS]
@@ -49,6 +52,7 @@ def rollup_metadata(sources: Mapping[str, str]) -> dict[bytes, bytes]:
     return {
         META_TABLE: CELLS.encode(),
         META_VERSION: str(SCHEMA_VERSION).encode(),
+        META_ROLLUP_VERSION: ROLLUP_VERSION.encode(),
         META_SOURCES: json.dumps(dict(sorted(sources.items()))).encode(),
     }
 

@@ -46,6 +46,8 @@ def _schema(*fields: tuple[str, pa.DataType, bool]) -> pa.Schema:
 
 REQ, OPT = False, True
 
+WRITTEN_AT = "written_at"
+
 SCHEMAS: dict[str, pa.Schema] = {
     "runs": _schema(
         ("run_id", STR, REQ),
@@ -123,6 +125,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("score", FLOAT, REQ),
         ("detail_json", STR, REQ),
         ("infra_error", BOOL, OPT),
+        ("level", STR, OPT),
     ),
     "kernel_builds": _schema(
         ("run_id", STR, REQ),
@@ -206,6 +209,12 @@ ID_COLUMNS: dict[str, str] = {
     "lineage": "edge_id",
     "skill_findings": "finding_id",
 }
+
+# Every table's second column is the time its row was written (stamped by the writer; NULL in older files).
+SCHEMAS = {name: schema.insert(1, pa.field(WRITTEN_AT, TIME, nullable=True)) for name, schema in SCHEMAS.items()}
+
+#: Columns added after files were written: required in new rows (the model), NULL in older files.
+LATE_REQUIRED: frozenset[tuple[str, str]] = frozenset({("grades", "level")})
 
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 

@@ -1,10 +1,18 @@
-"""Paired statistics of skill lift: bootstrap CI over test cases, exact sign test, verdict.
+"""The paired bootstrap CI of skill lift over test cases (the catalog's SQL mirrors every step).
 
 The bootstrap resamples test cases as clusters (each case keeps its epochs inside), so repeats of
 one case never count as independent samples. It is a Poisson bootstrap whose weights come from a
 hash of (seed, replicate, case id) instead of a random generator: a case keeps its weights whatever
 other cases are present, the SQL of the catalog can compute the very same weights, and results are
 reproducible bit for bit. Replicate b of the lift is ``sum_c w[b,c] * d[c] / sum_c w[b,c]``.
+
+The interval is the *t-expanded percentile interval*: the percentile interval of the replicates,
+widened about the observed lift by ``t(1 - a/2, n - 1) / z(1 - a/2)`` for n cases. A plain percentile
+interval over few clusters is too narrow (it behaves like a z interval with the n-divisor standard
+deviation); simulation with a known lift (tests/storage/test_storage_coverage.py) measured 0.92-0.94
+coverage of a nominal 95% interval at 10-12 cases, and about 0.95 after the expansion. The t quantile
+is the Cornish-Fisher expansion (Abramowitz & Stegun 26.7.5, four terms), within 1e-3 of the exact
+value for 4 or more degrees of freedom, and simple enough for SQL to compute identically.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import hashlib
 import math
 import warnings
 from collections.abc import Sequence
-from functools import lru_cache
+from statistics import NormalDist
 
 import numpy as np
 
@@ -95,29 +103,45 @@ def bootstrap_replicates(keys: np.ndarray, diffs: np.ndarray, *, n_boot: int, se
         return np.where(total[:, None] > 0, numerator / total[:, None], np.nan)
 
 
-def paired_bootstrap_ci(
-    case_ids: Sequence[str],
-    diffs: Sequence[float],
-    *,
-    n_boot: int = DEFAULT_N_BOOT,
-    seed: int = DEFAULT_SEED,
-    level: float = DEFAULT_LEVEL,
-) -> tuple[float, float]:
-    """Percentile CI of the mean per-case difference, resampling cases (NaN, NaN when no case)."""
-    if len(case_ids) != len(diffs):
-        raise ValueError(f"case_ids ({len(case_ids)}) and diffs ({len(diffs)}) differ in length")
-    if not case_ids:
-        return math.nan, math.nan
-    keys = np.array([case_key(c) for c in case_ids], dtype=np.uint64)
-    lo, hi = _quantiles(bootstrap_replicates(keys, np.asarray(diffs), n_boot=n_boot, seed=seed), level)
-    return float(lo[0]), float(hi[0])
+def normal_quantile(level: float) -> float:
+    """z(1 - a/2) of a two-sided interval at confidence ``level``."""
+    return NormalDist().inv_cdf(1.0 - (1.0 - level) / 2.0)
+
+
+#: Cornish-Fisher terms g_k(z) of t = z + g1/v + g2/v^2 + g3/v^3 + g4/v^4: (divisor, ((coefficient, power), ...)).
+CORNISH_FISHER: tuple[tuple[float, tuple[tuple[float, int], ...]], ...] = (
+    (4.0, ((1.0, 3), (1.0, 1))),
+    (96.0, ((5.0, 5), (16.0, 3), (3.0, 1))),
+    (384.0, ((3.0, 7), (19.0, 5), (17.0, 3), (-15.0, 1))),
+    (92160.0, ((79.0, 9), (776.0, 7), (1482.0, 5), (-1920.0, 3), (-945.0, 1))),
+)
+
+
+def expansion(n_cases: np.ndarray | int, level: float) -> np.ndarray:
+    """The factor t(1 - a/2, n - 1) / z(1 - a/2) that widens the percentile interval of n cases (1 for n < 2)."""
+    z = normal_quantile(level)
+    n = np.asarray(n_cases, dtype=np.float64)
+    df = np.maximum(n - 1.0, 1.0)
+    t = np.full_like(df, z)
+    for power, (divisor, terms) in enumerate(CORNISH_FISHER, start=1):
+        t = t + sum(c * z**k for c, k in terms) / divisor / df**power
+    return np.where(n >= 2, t / z, 1.0)
+
+
+def expand(
+    lift: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_cases: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The t-expanded interval: each bound moved away from the observed lift by ``expansion(n)``."""
+    k = expansion(n_cases, level)
+    return lift - k * (lift - lo), lift + k * (hi - lift)
 
 
 def bootstrap_groups(
     key_lists: Sequence[np.ndarray], diff_lists: Sequence[np.ndarray], *, n_boot: int, seed: int, level: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """CIs of many groups at once (cases in any order): groups with the same case set share one
-    weight matrix, so their replicates come from one matrix product."""
+    """t-expanded percentile CIs of the mean difference of many groups at once (cases in any order):
+    groups with the same case set share one weight matrix, so their replicates come from one matrix
+    product. A group without cases gives NaN."""
     lo = np.full(len(key_lists), np.nan)
     hi = np.full(len(key_lists), np.nan)
     by_set: dict[bytes, list[int]] = {}
@@ -134,39 +158,6 @@ def bootstrap_groups(
         diffs = np.stack([sorted_diffs[i] for i in members], axis=1)
         group_lo, group_hi = _quantiles(bootstrap_replicates(keys, diffs, n_boot=n_boot, seed=seed), level)
         lo[members], hi[members] = group_lo, group_hi
-    return lo, hi
-
-
-@lru_cache(maxsize=4096)
-def _binomial_tail(n: int, k: int) -> float:
-    """P(X <= k) for X ~ Binomial(n, 1/2), exactly (integer arithmetic, one rounding)."""
-    term, total = 1, 1
-    for j in range(k):
-        term = term * (n - j) // (j + 1)
-        total += term
-    return total / 2**n
-
-
-def sign_test_from_counts(n_pos: int, n_neg: int) -> float:
-    """Two-sided exact sign test (McNemar on discordant cases) from the counts of +/- differences."""
-    n = n_pos + n_neg
-    if n == 0:
-        return 1.0
-    return min(1.0, 2.0 * _binomial_tail(n, min(n_pos, n_neg)))
-
-
-def sign_test_p(diffs: Sequence[float]) -> float:
-    """Two-sided exact sign test of per-case differences; zero differences are dropped."""
-    values = np.asarray(diffs, dtype=np.float64)
-    return sign_test_from_counts(int((values > 0).sum()), int((values < 0).sum()))
-
-
-def verdict(ci_low: float | None, ci_high: float | None, n_cases: int, min_cases: int) -> str:
-    """'helps' if the CI lies above 0, 'hurts' if below, else (or with too few cases) 'inconclusive'."""
-    if n_cases < min_cases or ci_low is None or ci_high is None or math.isnan(ci_low) or math.isnan(ci_high):
-        return "inconclusive"
-    if ci_low > 0:
-        return "helps"
-    if ci_high < 0:
-        return "hurts"
-    return "inconclusive"
+    lifts = np.array([np.mean(d) if len(d) else np.nan for d in sorted_diffs])
+    sizes = np.array([len(k) for k in sorted_keys])
+    return expand(lifts, lo, hi, sizes, level)

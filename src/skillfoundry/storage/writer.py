@@ -3,28 +3,42 @@
 Each call writes one file per run partition: first to a hidden temp file (``.part-<uuid>.tmp``,
 invisible to readers, which only glob ``*.parquet``), then renamed into place. A crash leaves
 either nothing visible or the whole file. Ids are deterministic, so a retried batch may land
-twice; readers keep one row per id.
+twice; readers keep one row per id: the latest written (``written_at``, stamped here on every row of
+a call, strictly increasing within a process), see ``views.py``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from skillfoundry.storage.convert import Rows, to_arrow
 from skillfoundry.storage.errors import StorageError
-from skillfoundry.storage.schemas import TableSpec, table_spec
+from skillfoundry.storage.schemas import TIME, WRITTEN_AT, TableSpec, table_spec
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+-]{0,199}")
 TEMP_PREFIX = ".part-"
 TEMP_SUFFIX = ".tmp"
 COMPRESSION = "zstd"
+_clock = threading.Lock()
+_last_stamp = datetime.min.replace(tzinfo=UTC)
+
+
+def write_stamp() -> datetime:
+    """Now (UTC, microseconds), strictly later than any stamp this process handed out before."""
+    global _last_stamp
+    with _clock:
+        _last_stamp = max(datetime.now(UTC), _last_stamp + timedelta(microseconds=1))
+        return _last_stamp
 
 
 def write_rows(data_dir: Path | str, table: str, rows: Rows) -> list[Path]:
@@ -33,6 +47,8 @@ def write_rows(data_dir: Path | str, table: str, rows: Rows) -> list[Path]:
     arrow = to_arrow(spec, rows)
     if arrow.num_rows == 0:
         return []
+    stamp = pa.array([write_stamp()], type=TIME).take(np.zeros(arrow.num_rows, dtype=np.int64))
+    arrow = arrow.set_column(arrow.schema.get_field_index(WRITTEN_AT), spec.schema.field(WRITTEN_AT), stamp)
     run_ids = arrow.column("run_id")
     unique = pc.unique(run_ids)
     if len(unique) == 1:

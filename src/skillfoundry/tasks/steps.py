@@ -27,7 +27,7 @@ from skillfoundry.skills.model import CaseFinding, Skill, TestCase
 from skillfoundry.skills.quality import duplicate_cases, non_discriminating
 from skillfoundry.skills.render import render_skill_md
 from skillfoundry.skills.tokens import skill_tokens
-from skillfoundry.storage.catalog import catalog
+from skillfoundry.storage.answers import case_lifts
 from skillfoundry.storage.compact import compact as compact_store
 from skillfoundry.storage.records import (
     Condition,
@@ -288,18 +288,10 @@ def check_skill(skill: Skill, skill_id: str, cases: list[CaseRef], *, run_id: st
 
 @task(name="check-discrimination", cache_policy=NO_CACHE)
 def check_discrimination(skill_id: str, cases: list[CaseRef], *, run_id: str, data_dir: Path) -> int:
-    """Cases that every condition passes or fails in this run (they cannot show a lift)."""
-    results = catalog(data_dir).execute(
-        """
-        select g.case_id, g.condition, bool_and(gr.passed)
-        from generations g join grades gr on gr.run_id = g.run_id and gr.gen_id = g.gen_id
-        where g.run_id = $run and (g.skill_id = $skill or g.skill_id is null) and g.error_kind is null
-          and g.case_id in (select unnest($cases::varchar[]))
-        group by g.run_id, g.gen_id, g.case_id, g.condition
-        having not bool_or(coalesce(gr.infra_error, false))
-        """,
-        {"run": run_id, "skill": skill_id, "cases": [c.case_id for c in cases]},
-    ).fetchall()
+    """Cases that every condition passes or fails (they cannot show a lift): this run's answers with the
+    skill and the baselines they pair with, reused ones included."""
+    lifts = case_lifts(data_dir, run_id, skill_id=skill_id, case_ids=[c.case_id for c in cases])
+    results = [outcome for lift in lifts for outcome in lift.outcomes()]
     rows = finding_rows(non_discriminating(results), run_id=run_id, skill_id=skill_id)
     write_rows(data_dir, "skill_findings", rows)
     return len(rows)

@@ -16,10 +16,10 @@ def lift_markdown(run_id: str, rows: list[LiftSummary]) -> str:
     lines = [
         f"# Skill lift, run `{run_id}`",
         "",
-        "| " + " | ".join(LIFT_HEADERS) + " |",
-        "|" + "---|" * len(LIFT_HEADERS),
+        "| grading level | " + " | ".join(LIFT_HEADERS) + " |",
+        "|" + "---|" * (len(LIFT_HEADERS) + 1),
     ]
-    lines += ["| " + " | ".join(lift_cells(r)) + " |" for r in rows]
+    lines += ["| " + " | ".join([r.level, *lift_cells(r)]) + " |" for r in rows]
     return "\n".join(lines)
 
 
