@@ -67,16 +67,27 @@ def check_specs(specs: list[str]) -> None:
 
 @app.command()
 def run(
-    teacher: Annotated[str | None, typer.Option(help="Teacher model spec (default: claude-opus-4-5 if ANTHROPIC_API_KEY, else local).")] = None,
-    student: Annotated[list[str] | None, typer.Option(help="Student model spec; repeat for several (default: local).")] = None,
+    teacher: Annotated[
+        str | None, typer.Option(help="Teacher model spec (default: claude-opus-4-5 if ANTHROPIC_API_KEY, else local).")
+    ] = None,
+    student: Annotated[
+        list[str] | None, typer.Option(help="Student model spec; repeat for several (default: local).")
+    ] = None,
     judge: Annotated[str | None, typer.Option(help="Model spec of the LLM judge for rubric checks.")] = None,
     cases: Annotated[int | None, typer.Option(help="Held-out test cases.")] = None,
-    train_cases: Annotated[int | None, typer.Option(help="Train problems the teacher solves (and refinement uses).")] = None,
+    train_cases: Annotated[
+        int | None, typer.Option(help="Train problems the teacher solves (and refinement uses).")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
     refine_rounds: Annotated[int | None, typer.Option(help="Refinement rounds on the train split.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and sampling.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
-    run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Run id; reusing one skips answers this run already stored and graded for the same skill version."
+        ),
+    ] = None,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
     from skillfoundry.flows.distill import distill
@@ -94,7 +105,9 @@ def run(
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
     rid = run_id or new_run_id()
-    console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")
+    console.print(
+        f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}"
+    )
     try:
         result = distill(settings, rid)
     except ValueError as err:  # our errors are one-line ValueErrors naming the thing that is wrong
@@ -116,13 +129,22 @@ def print_result(result: DistillResult) -> None:
 
 @app.command("eval")
 def eval_skill(
-    skill_dir: Annotated[Path, typer.Argument(help="A skill folder (SKILL.md; test cases in evals/evals.json or skill_meta.json).")],
-    student: Annotated[list[str] | None, typer.Option(help="Student model spec; repeat for several (default: local).")] = None,
+    skill_dir: Annotated[
+        Path, typer.Argument(help="A skill folder (SKILL.md; test cases in evals/evals.json or skill_meta.json).")
+    ],
+    student: Annotated[
+        list[str] | None, typer.Option(help="Student model spec; repeat for several (default: local).")
+    ] = None,
     judge: Annotated[str | None, typer.Option(help="Model spec of the LLM judge for rubric checks.")] = None,
     cases: Annotated[int | None, typer.Option(help="CUDA test problems, when the skill brings no cases.")] = None,
     epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
-    run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Run id; reusing one skips answers this run already stored and graded for the same skill version."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate an existing skill: students with and without it on its test cases; print the lift."""
     from skillfoundry.flows.evaluate_skill import evaluate_skill
@@ -191,7 +213,9 @@ def ui(port: Annotated[int, typer.Option(help="Port for the Prefect UI on 127.0.
     import subprocess
     import sys
 
-    console.print(f"Prefect UI on http://127.0.0.1:{port}; in another shell: export PREFECT_API_URL=http://127.0.0.1:{port}/api")
+    console.print(
+        f"Prefect UI on http://127.0.0.1:{port}; in another shell: export PREFECT_API_URL=http://127.0.0.1:{port}/api"
+    )
     raise typer.Exit(
         subprocess.call(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
@@ -206,8 +230,20 @@ register_decisions(app)
 
 @app.callback()
 def verbosity_options(
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress display, Prefect warnings only. Works after any command too.")] = False,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More output (Prefect debug logs). Works after any command too.")] = 0,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Only results and errors: no progress display, Prefect warnings only. Works after any command too.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="More output (Prefect debug logs). Works after any command too."
+        ),
+    ] = 0,
 ) -> None:
     """Distil a teacher's know-how into an Agent Skill and measure its lift on students."""
     from skillfoundry.progress import set_verbosity

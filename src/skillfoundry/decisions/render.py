@@ -29,24 +29,30 @@ def table(title: str, columns: tuple[str, ...], wrap: int = 0) -> Table:
     return out
 
 
-def who(model: str, level: str) -> str:
-    """A student with the grading level of its numbers (what a pass means), e.g. ``local (kernel-static)``."""
-    return model if level == "unknown" else f"{model} ({level})"
+def levels_note(levels: set[str]) -> str:
+    """The grading level of every row when they share one (said once, in the title), else ''."""
+    return f", graded {next(iter(levels))}" if len(levels) == 1 else ""
+
+
+def who(model: str, level: str, levels: set[str]) -> str:
+    """A student, with the grading level of its numbers (what a pass means) when rows differ in level."""
+    return model if len(levels) == 1 else f"{model} ({level})"
 
 
 def comparison_tables(c: Comparison) -> list[Table]:
     """Side by side per student, then the paired difference with its verdict, then the flipped cases."""
+    levels = {m.level for m in c.models}
     sides = table(
-        f"A = {c.a}, B = {c.b} (with skill, test split)",
+        f"A = {c.a}, B = {c.b} (with skill, test split{levels_note(levels)})",
         ("student", "side/skill", "cases", "pass", "lift", "95% CI", "$/solved", "tok/solved"),
     )
     for m in c.models:
         for label, s in (("A", m.a), ("B", m.b)):
             if s is None:
-                sides.add_row(who(m.model, m.level), label, "0", "-", "-", "-", "-", "-")
+                sides.add_row(who(m.model, m.level, levels), label, "0", "-", "-", "-", "-", "-")
                 continue
             sides.add_row(
-                who(m.model, m.level),
+                who(m.model, m.level, levels),
                 f"{label} {s.skill_id[:8]}",
                 str(s.n_cases),
                 fmt(s.pass_rate),
@@ -61,7 +67,7 @@ def comparison_tables(c: Comparison) -> list[Table]:
     )
     for m in c.models:
         paired.add_row(
-            who(m.model, m.level),
+            who(m.model, m.level, levels),
             str(m.n_common),
             fmt(m.diff, signed=True),
             _ci(m.ci_low, m.ci_high),
@@ -70,7 +76,7 @@ def comparison_tables(c: Comparison) -> list[Table]:
             str(len(m.flips)),
         )
     tables = [sides, paired]
-    flips = [(who(m.model, m.level), f) for m in c.models for f in m.flips]
+    flips = [(who(m.model, m.level, levels), f) for m in c.models for f in m.flips]
     if flips:
         flipped = table("Flipped cases (pass: rate >= 0.5)", ("student", "case", "A", "B", "now"))
         for model, f in flips:
@@ -83,8 +89,9 @@ def comparison_tables(c: Comparison) -> list[Table]:
 def recommendation_table(rec: Recommendation) -> Table:
     """Every configuration with pass rate, CI and cost per solved case; ``*`` marks the Pareto front,
     ``>`` the pick."""
+    levels = {r.level for r in rec.rows}
     out = table(
-        "Configurations on held-out test cases (cost per solved case)",
+        f"Configurations on held-out test cases (cost per solved case{levels_note(levels)})",
         ("", "student", "skill", "pass", "95% CI", "USD", "tokens", "GPU s", "lat s"),
         wrap=1,
     )
@@ -93,7 +100,7 @@ def recommendation_table(rec: Recommendation) -> Table:
         mark = (">" if r is rec.pick else " ") + ("*" if id(r) in front else " ")
         out.add_row(
             mark,
-            who(r.model, r.level),
+            who(r.model, r.level, levels),
             r.skill_id[:8] if r.skill_id else "none",
             fmt(r.pass_rate),
             f"[{fmt(r.ci_low)},{fmt(r.ci_high)}]",

@@ -23,7 +23,7 @@ TEACHER_SYSTEM = (
 
 HARNESS_NOTES = (
     "Kernels are compiled with NVRTC (no host code is compiled or run). Exactly the entry points named in "
-    "the task must exist, declared extern \"C\" __global__. The harness allocates inputs and outputs, "
+    'the task must exist, declared extern "C" __global__. The harness allocates inputs and outputs, '
     "poisons outputs with NaN, launches the kernel with the grid and block given in the task, and compares "
     "against a PyTorch reference with dtype-aware tolerances over several random inputs and shapes. Host "
     "APIs (streams, device management, torch, cuBLAS) and timer reads are rejected by static checks."
@@ -35,9 +35,7 @@ def split_problems(
 ) -> tuple[list[Problem], list[Problem]]:
     """A deterministic seeded split: train problems first, then held-out test problems (disjoint)."""
     if n_train + n_test > len(problems):
-        raise ValueError(
-            f"cases: asked for {n_train} train + {n_test} test problems, the suite has {len(problems)}"
-        )
+        raise ValueError(f"cases: asked for {n_train} train + {n_test} test problems, the suite has {len(problems)}")
     ordered = sorted(problems, key=lambda p: content_id(seed, p.id))
     return ordered[:n_train], ordered[n_train : n_train + n_test]
 

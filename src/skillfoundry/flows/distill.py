@@ -58,8 +58,12 @@ def evaluate(
     for endpoint in students:
         model = str(endpoint.spec)
         have = existing_baselines(
-            settings.data_dir, run_id=run_id, model=model, sampling_key=sampling.key(),
-            case_ids=[c.case_id for c in cases], epochs=epochs,
+            settings.data_dir,
+            run_id=run_id,
+            model=model,
+            sampling_key=sampling.key(),
+            case_ids=[c.case_id for c in cases],
+            epochs=epochs,
         )
         done = answered(settings.data_dir, run_id=run_id, model=model, skill_id=skill_id, sampling_key=sampling.key())
         batches = [
@@ -72,7 +76,9 @@ def evaluate(
         ]
         for batch in batches:
             futures.append(
-                steps.grade.submit(batch, cases, data_dir=settings.data_dir, cache_dir=settings.kernel_cache_dir, judge=judge)
+                steps.grade.submit(
+                    batch, cases, data_dir=settings.data_dir, cache_dir=settings.kernel_cache_dir, judge=judge
+                )
             )
     for future in futures:
         future.result()
@@ -84,12 +90,16 @@ def check_cases(skill: Skill, skill_id: str, cases: list[CaseRef], *, run_id: st
     steps.check_discrimination(skill_id, cases, run_id=run_id, data_dir=data_dir)
 
 
-def train_failures(settings: Settings, run_id: str, skill_id: str, cases: list[CaseRef]) -> tuple[float, list[refine.Failure]]:
+def train_failures(
+    settings: Settings, run_id: str, skill_id: str, cases: list[CaseRef]
+) -> tuple[float, list[refine.Failure]]:
     """Pass rate of a skill on the train split and the failed answers (for the teacher to learn from)."""
     rows = graded_answers(settings.data_dir, run_id=run_id, skill_id=skill_id, case_ids=[c.case_id for c in cases])
     prompts = {c.case_id: c.case.prompt for c in cases}
     rate = sum(r.passed for r in rows) / len(rows) if rows else 0.0
-    failures = [refine.Failure(prompt=prompts[r.case_id], answer=r.text, reason=r.reasons or "") for r in rows if not r.passed]
+    failures = [
+        refine.Failure(prompt=prompts[r.case_id], answer=r.text, reason=r.reasons or "") for r in rows if not r.passed
+    ]
     return rate, failures[:4]
 
 
@@ -140,7 +150,10 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
             data_dir=settings.data_dir,
         )
         test_cases = steps.store_cases(
-            [cuda.problem_case(p, "test") for p in test], skill_name=skill.name, run_id=run_id, data_dir=settings.data_dir
+            [cuda.problem_case(p, "test") for p in test],
+            skill_name=skill.name,
+            run_id=run_id,
+            data_dir=settings.data_dir,
         )
         skill, record = refine_rounds(settings, teacher, students, skill, record, train_cases, run_id, sampling, judge)
         evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge)

@@ -148,7 +148,9 @@ def grade_python(check: PythonCheck, answer: str) -> CheckOutcome:
         result = json.loads(raw)
         status = result["status"]
     except (ValueError, KeyError, TypeError):
-        return _fail(f"the sandbox failed before running the check (exit code {returncode})", infra_error=True, **detail)
+        return _fail(
+            f"the sandbox failed before running the check (exit code {returncode})", infra_error=True, **detail
+        )
     if status == "started":
         return _fail(f"the check exited without returning (exit code {returncode})", **detail)
     if status == "memory":

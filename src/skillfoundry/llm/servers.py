@@ -229,8 +229,12 @@ class LlamaServer(ManagedServer):
     def from_settings(cls, settings: Settings, *, port: int | None = None, **kwargs: object) -> LlamaServer:
         """A server sized by ``settings`` (threads, slots, cache dir)."""
         return cls(
-            threads=settings.llama_threads, slots=settings.llama_slots, ctx_per_slot=settings.llama_ctx_per_slot,
-            cache_dir=settings.cache_dir, port=port, **kwargs,  # type: ignore[arg-type]
+            threads=settings.llama_threads,
+            slots=settings.llama_slots,
+            ctx_per_slot=settings.llama_ctx_per_slot,
+            cache_dir=settings.cache_dir,
+            port=port,
+            **kwargs,  # type: ignore[arg-type]
         )
 
     def command(self) -> list[str]:
@@ -239,12 +243,26 @@ class LlamaServer(ManagedServer):
         if self.model_path is None:
             self.model_path = smollm2_gguf_path()
         return [
-            str(self.binary), "-m", str(self.model_path), "--host", HOST, "--port", str(self.port),
-            "-t", str(self.threads), "-np", str(self.slots), "-c", str(self.slots * self.ctx_per_slot),
-            "--jinja", "--alias", self.alias,
+            str(self.binary),
+            "-m",
+            str(self.model_path),
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "-t",
+            str(self.threads),
+            "-np",
+            str(self.slots),
+            "-c",
+            str(self.slots * self.ctx_per_slot),
+            "--jinja",
+            "--alias",
+            self.alias,
             # Sleep rather than spin between batches: spinning threads of two servers (or a server and
             # the graders) on a small machine slow each other down by an order of magnitude.
-            "--poll", "0",
+            "--poll",
+            "0",
         ]
 
     def start(self) -> Self:
@@ -314,11 +332,17 @@ def remote_endpoint(spec: ModelSpec, env: Mapping[str, str] | None = None) -> En
         key = env.get("ANTHROPIC_API_KEY")
         if not key:
             raise MissingApiKeyError(f"model {spec}: set ANTHROPIC_API_KEY (or use the 'local' model)")
-        return Endpoint(spec=spec, api="anthropic", base_url=env.get("ANTHROPIC_BASE_URL"), model=spec.model,
-                        api_key=key)
+        return Endpoint(
+            spec=spec, api="anthropic", base_url=env.get("ANTHROPIC_BASE_URL"), model=spec.model, api_key=key
+        )
     if spec.provider == "openai" and spec.base_url:
-        return Endpoint(spec=spec, api="openai", base_url=openai_root(spec.base_url), model=spec.model,
-                        api_key=env.get("OPENAI_API_KEY") or "sk-no-key")
+        return Endpoint(
+            spec=spec,
+            api="openai",
+            base_url=openai_root(spec.base_url),
+            model=spec.model,
+            api_key=env.get("OPENAI_API_KEY") or "sk-no-key",
+        )
     raise ValueError(f"model {spec}: needs a local server, not a remote endpoint")
 
 
@@ -348,9 +372,7 @@ def serving(specs: Sequence[ModelSpec], settings: Settings) -> Iterator[dict[Mod
         yield {spec: endpoints[spec] for spec in unique}
 
 
-def serve_foreground(
-    settings: Settings, *, port: int | None = None, echo: Callable[[str], None] = print
-) -> None:
+def serve_foreground(settings: Settings, *, port: int | None = None, echo: Callable[[str], None] = print) -> None:
     """Run the embedded llama-server until Ctrl-C (``skillfoundry serve``)."""
     with LlamaServer.from_settings(settings, port=port, build_log=echo) as server:
         url = server.base_url

@@ -136,8 +136,10 @@ async def complete_batch(
                 fields = await asyncio.wait_for(chat(client, endpoint.model, request), timeout_s)
             except Exception as err:  # one failed request is a result row, never a lost batch
                 return ChatResult(
-                    key=request.key, latency_s=time.monotonic() - started,
-                    error=describe_error(err, timeout_s), error_kind=classify_error(err),
+                    key=request.key,
+                    latency_s=time.monotonic() - started,
+                    error=describe_error(err, timeout_s),
+                    error_kind=classify_error(err),
                 )
             return ChatResult(key=request.key, latency_s=time.monotonic() - started, **fields)
 

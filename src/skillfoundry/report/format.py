@@ -8,8 +8,18 @@ if TYPE_CHECKING:
     from skillfoundry.storage.query import LiftSummary
 
 LIFT_HEADERS = (
-    "student", "baseline", "with skill", "lift", "95% CI", "p", "cases x epochs", "errors", "verdict",
-    "lift / 1k skill tokens", "leaks", "non-discriminating",
+    "student",
+    "baseline",
+    "with skill",
+    "lift",
+    "95% CI",
+    "p",
+    "cases x epochs",
+    "errors",
+    "verdict",
+    "lift / 1k skill tokens",
+    "leaks",
+    "non-discriminating",
 )
 
 

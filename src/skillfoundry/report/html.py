@@ -38,7 +38,9 @@ def lift_svg(rows: list[LiftSummary], width: int = 640, row_h: int = 28) -> str:
 def plots_html(detail: RunDetail, cases: list[CaseLift], plots: ReportPlots) -> str:
     """The recommendation and plot sections of the report (``report.plots``)."""
     rates = [
-        CaseRates(model=c.model, case=c.problem_id or c.case_id[:12], baseline_rate=c.baseline_rate, skill_rate=c.skill_rate)
+        CaseRates(
+            model=c.model, case=c.problem_id or c.case_id[:12], baseline_rate=c.baseline_rate, skill_rate=c.skill_rate
+        )
         for c in sorted(cases, key=lambda c: (c.model, c.problem_id or c.case_id))
     ]
     return plots_section(detail.lift, rates, plots)

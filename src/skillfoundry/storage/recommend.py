@@ -4,7 +4,7 @@ A configuration is (student model, skill version or none, sampling key, grading 
 test split,
 pooled across the chosen runs (all runs in the view). Its pass rate weighs every test case equally
 (mean over cases of the per-case pass rate), with the same cluster bootstrap CI as ``skill_lift``
-(resampling cases, ``stats.bootstrap_groups``). Cost per solved case is the cost of every answer
+(resampling cases, ``stats.bootstrap_groups``), clipped to [0, 1] as a rate's bounds are. Cost per solved case is the cost of every answer
 of the configuration (errors included) divided by its passing answers: what one correct answer
 costs on average, in USD, tokens (input + output, so skill text is counted) and GPU seconds.
 
@@ -100,7 +100,8 @@ usage AS (
     WHERE t.split = 'test' AND (u.condition = 'with_skill' OR u.skill_id IS NULL){run_filter("u.")}
     GROUP BY ALL)
 SELECT g.model, CASE WHEN g.skill_id IS NULL THEN 'baseline' ELSE 'with_skill' END AS condition,
-       g.skill_id, g.sampling_key, g.level, g.n_cases, g.n_graded, g.n_solved, g.n_errors, g.pass_rate, s.ci_low, s.ci_high,
+       g.skill_id, g.sampling_key, g.level, g.n_cases, g.n_graded, g.n_solved, g.n_errors, g.pass_rate,
+       greatest(0.0, least(1.0, s.ci_low)) AS ci_low, greatest(0.0, least(1.0, s.ci_high)) AS ci_high,
        u.n_answers, u.tokens, CASE WHEN u.unpriced THEN NULL ELSE u.usd END AS usd, u.gpu_seconds, u.mean_latency_s,
        CASE WHEN g.n_solved > 0 AND NOT u.unpriced THEN u.usd / g.n_solved END AS usd_per_solved,
        CASE WHEN g.n_solved > 0 THEN u.tokens / g.n_solved END AS tokens_per_solved,

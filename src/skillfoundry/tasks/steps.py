@@ -80,7 +80,14 @@ def teacher_call_trace(
 
 @task(name="capture-trace", cache_policy=NO_CACHE)
 def capture_trace(
-    endpoint: Endpoint, problem_id: str, *, run_id: str, data_dir: Path, cache_dir: Path, max_turns: int, max_tokens: int
+    endpoint: Endpoint,
+    problem_id: str,
+    *,
+    run_id: str,
+    data_dir: Path,
+    cache_dir: Path,
+    max_turns: int,
+    max_tokens: int,
 ) -> TraceRecord:
     record, _ = capture.capture_trace(
         endpoint,
@@ -222,20 +229,25 @@ def generate(
     model = str(endpoint.spec)
     key = sampling.key()
     planned = [
-        p for p in evaluation.plan(cases, skill=skill, epochs=epochs, sampling=sampling) if (p.case_id, p.epoch) not in skip
+        p
+        for p in evaluation.plan(cases, skill=skill, epochs=epochs, sampling=sampling)
+        if (p.case_id, p.epoch) not in skip
     ]
     if not planned:
         return []
     started = time.perf_counter()
-    results = complete_batch_sync(
-        endpoint, [p.request for p in planned], concurrency=concurrency, timeout_s=timeout_s
-    )
+    results = complete_batch_sync(endpoint, [p.request for p in planned], concurrency=concurrency, timeout_s=timeout_s)
     elapsed = time.perf_counter() - started
     rows = evaluation.to_generations(run_id, model, condition, skill_id, planned, results, key)
     tokens = sum(r.output_tokens for r in rows)
     get_run_logger().info(
         "%s %s: %d answers, %d errors, %d completion tokens in %.1f s (%.0f tok/s)",
-        model, condition, len(rows), sum(r.error_kind is not None for r in rows), tokens, elapsed,
+        model,
+        condition,
+        len(rows),
+        sum(r.error_kind is not None for r in rows),
+        tokens,
+        elapsed,
         tokens / elapsed if elapsed > 0 else 0.0,
     )
     write_rows(data_dir, "generations", rows)
