@@ -1,5 +1,5 @@
 """`python -m skillfoundry` runs the CLI."""
 
-from skillfoundry.cli import app
+from skillfoundry.cli import main
 
-app()
+main()

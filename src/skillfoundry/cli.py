@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from skillfoundry.config import Settings
+from skillfoundry.config import ConfigFileError, Settings, setting_error
+from skillfoundry.decisions.cli import register as register_decisions
 from skillfoundry.export.cli import app as export_app
 from skillfoundry.flows.prefect_env import apply_prefect_defaults
 from skillfoundry.kernelbench.cli import register as register_kernelbench
@@ -42,24 +43,22 @@ console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
 
-@app.callback()
-def main() -> None:
-    """Distil a teacher's know-how into an Agent Skill and measure its lift on students."""
-    apply_prefect_defaults()  # before any command imports Prefect
-
-
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
 def settings_from(**overrides: object) -> Settings:
-    """Settings from the environment with the CLI's overrides; a bad value is a one-line error."""
+    """Settings from the CLI's overrides, the environment and the config file; a bad value is a one-line
+    error naming the flag, variable or file it came from."""
+    flags = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings(**flags)
+    except ConfigFileError as err:
+        errors.print(f"[red]error:[/red] {escape(str(err))}")
+        raise typer.Exit(2) from None
     except ValidationError as err:
         first = err.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        errors.print(f"[red]error:[/red] --{field.replace('_', '-')}: {first['msg']}")
+        errors.print(f"[red]error:[/red] {escape(setting_error(first['loc'], first['msg'], flags))}")
         raise typer.Exit(2) from None
 
 
@@ -209,13 +208,19 @@ def report(
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
     data_dir: Annotated[Path | None, typer.Option(help="Where the Parquet tables are.")] = None,
 ) -> None:
-    """Write a self-contained HTML report of a run: lift with CI, per-case lift, findings, cost, config."""
+    """Write a self-contained HTML report of a run: lift with CI, recommendation, plots, per-case lift,
+    findings, cost, config."""
+    from skillfoundry.decisions.report_data import report_plots
     from skillfoundry.report.data import case_rows, finding_rows
     from skillfoundry.report.html import render_report
     from skillfoundry.storage.query import show_run
 
     root = resolve_data_dir(data_dir)
-    page = guarded(lambda: render_report(show_run(root, run_id), case_rows(root, run_id), finding_rows(root, run_id)))
+    page = guarded(
+        lambda: render_report(
+            show_run(root, run_id), case_rows(root, run_id), finding_rows(root, run_id), report_plots(root, run_id)
+        )
+    )
     out.write_text(page, encoding="utf-8")
     console.print(f"wrote {out}")
 
@@ -344,3 +349,38 @@ def lineage(
 
 
 register_storage(app)
+register_decisions(app)
+
+
+@app.callback()
+def verbosity_options(
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Only results and errors: no progress display, Prefect warnings only. Works after any command too.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="More output (Prefect debug logs). Works after any command too."
+        ),
+    ] = 0,
+) -> None:
+    """Distil a teacher's know-how into an Agent Skill and measure its lift on students."""
+    from skillfoundry.progress import set_verbosity
+
+    apply_prefect_defaults()  # before any command imports Prefect
+    if quiet or verbose:
+        set_verbosity(-1 if quiet else verbose)
+
+
+def main() -> None:
+    """The console entry point: ``-q/-v`` are accepted anywhere on the command line."""
+    import sys
+
+    from skillfoundry.progress import hoist_verbosity
+
+    app(args=hoist_verbosity(sys.argv[1:]), prog_name="skillfoundry")

@@ -69,9 +69,7 @@ def student_prompt(case: TestCase) -> str:
     return f"{case.prompt}\n\n{files}"
 
 
-def plan(
-    cases: Sequence[CaseRef], *, skill: Skill | None, epochs: Sequence[int], sampling: Sampling
-) -> list[Planned]:
+def plan(cases: Sequence[CaseRef], *, skill: Skill | None, epochs: Sequence[int], sampling: Sampling) -> list[Planned]:
     """One request per (case, epoch); epoch e uses seed sampling.seed + e."""
     system = system_prompt(skill)
     out = []

@@ -32,7 +32,9 @@ def make_judge(endpoint: Endpoint, *, max_tokens: int = 256, clip: int = 8000) -
 
     def judge(rubric: str, answer: str) -> tuple[float, str]:
         prompt = f"<rubric>\n{rubric}\n</rubric>\n<answer>\n{answer[:clip]}\n</answer>\nGive a reason, then a verdict."
-        result = generate_structured(endpoint, system=JUDGE_SYSTEM, prompt=prompt, schema=Verdict, max_tokens=max_tokens)
+        result = generate_structured(
+            endpoint, system=JUDGE_SYSTEM, prompt=prompt, schema=Verdict, max_tokens=max_tokens
+        )
         return SCORES[result.obj.verdict], result.obj.reason
 
     return judge

@@ -57,9 +57,9 @@ def cpu_flags() -> str:
 
 def cache_key(flags: str | None = None) -> str:
     """``<version>-<machine>-<hash of CPU flags and cmake flags>``."""
-    digest = hashlib.sha256(
-        "\n".join([cpu_flags() if flags is None else flags, *CMAKE_FLAGS]).encode()
-    ).hexdigest()[:12]
+    digest = hashlib.sha256("\n".join([cpu_flags() if flags is None else flags, *CMAKE_FLAGS]).encode()).hexdigest()[
+        :12
+    ]
     return f"{LLAMA_CPP_PYTHON_VERSION}-{platform.machine() or 'unknown'}-{digest}"
 
 
@@ -126,8 +126,18 @@ def _ensure_sdist(folder: Path, say: Callable[[str], None]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     say(f"downloading llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION} sdist from PyPI")
     with tempfile.TemporaryDirectory(dir=folder, prefix="download-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--dest", tmp,
-               f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--dest",
+            tmp,
+            f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}",
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True)
         found = sorted(Path(tmp).glob("*.tar.gz"))
         if done.returncode != 0 or not found:
@@ -204,8 +214,10 @@ def _build(sdist: Path, target: Path, jobs: int, say: Callable[[str], None]) -> 
         build = work / "build"
         steps = [
             ("configuring", ["cmake", "-S", str(source), "-B", str(build), *CMAKE_FLAGS]),
-            (f"compiling with {jobs} jobs (several minutes)",
-             ["cmake", "--build", str(build), "--target", "llama-server", "-j", str(jobs)]),
+            (
+                f"compiling with {jobs} jobs (several minutes)",
+                ["cmake", "--build", str(build), "--target", "llama-server", "-j", str(jobs)],
+            ),
         ]
         started = time.monotonic()
         for what, cmd in steps:

@@ -97,8 +97,14 @@ def generate_structured(
             obj=obj,
             input_tokens=tokens_in + cache_write + cache_read,
             output_tokens=tokens_out,
-            cost_usd=cost_usd(endpoint.spec, input_tokens=tokens_in, output_tokens=tokens_out,
-                              cache_write_tokens=cache_write, cache_read_tokens=cache_read, prices=prices),
+            cost_usd=cost_usd(
+                endpoint.spec,
+                input_tokens=tokens_in,
+                output_tokens=tokens_out,
+                cache_write_tokens=cache_write,
+                cache_read_tokens=cache_read,
+                prices=prices,
+            ),
             raw=raw,
             attempts=attempt,
         )
@@ -111,8 +117,15 @@ class _Conversation:
     """The messages of one structured request, in the wire format of the endpoint's API."""
 
     def __init__(
-        self, endpoint: Endpoint, system: str, prompt: str, schema: type[BaseModel], max_tokens: int,
-        temperature: float, timeout_s: float, max_retries: int,
+        self,
+        endpoint: Endpoint,
+        system: str,
+        prompt: str,
+        schema: type[BaseModel],
+        max_tokens: int,
+        temperature: float,
+        timeout_s: float,
+        max_retries: int,
     ) -> None:
         self.endpoint, self.system, self.schema = endpoint, system, schema
         self.max_tokens, self.temperature = max_tokens, temperature
@@ -131,10 +144,14 @@ class _Conversation:
         """Tell the model what was wrong with its last answer."""
         problems = "; ".join(errors)
         if self.pending_tool_use_id is not None:
-            content: Any = [{
-                "type": "tool_result", "tool_use_id": self.pending_tool_use_id, "is_error": True,
-                "content": f"Invalid input: {problems}. Call {self.name} again with corrected input.",
-            }]
+            content: Any = [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": self.pending_tool_use_id,
+                    "is_error": True,
+                    "content": f"Invalid input: {problems}. Call {self.name} again with corrected input.",
+                }
+            ]
         else:
             content = f"Your answer did not match the {self.name} schema: {problems}. Reply again with only the corrected JSON."
         self.messages.append({"role": "user", "content": content})
@@ -145,8 +162,13 @@ def _ask_anthropic(conv: _Conversation) -> tuple[str, Any]:
     tool = {"name": conv.name, "description": f"Return the {conv.name} object.", "input_schema": conv.json_schema}
     with anthropic_client(conv.endpoint, timeout_s=conv.timeout_s, max_retries=conv.max_retries) as client:
         response = client.messages.create(
-            model=conv.endpoint.model, system=conv.system, messages=conv.messages, max_tokens=conv.max_tokens,
-            tools=[tool], tool_choice={"type": "tool", "name": conv.name}, **anthropic_sampling(conv.temperature),
+            model=conv.endpoint.model,
+            system=conv.system,
+            messages=conv.messages,
+            max_tokens=conv.max_tokens,
+            tools=[tool],
+            tool_choice={"type": "tool", "name": conv.name},
+            **anthropic_sampling(conv.temperature),
         )
     conv.add_tokens(*anthropic_usage(response.usage))
     blocks = [block.model_dump(mode="json", exclude_none=True) for block in response.content]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from skillfoundry.report.format import LIFT_HEADERS, fmt, lift_cells
+from skillfoundry.report.plots import CaseRates, ReportPlots, plots_section
 from skillfoundry.storage.answers import CaseLift, Finding
 from skillfoundry.storage.query import LiftSummary, RunDetail
 
@@ -34,17 +35,32 @@ def lift_svg(rows: list[LiftSummary], width: int = 640, row_h: int = 28) -> str:
     return "".join(parts)
 
 
+def plots_html(detail: RunDetail, cases: list[CaseLift], plots: ReportPlots) -> str:
+    """The recommendation and plot sections of the report (``report.plots``)."""
+    rates = [
+        CaseRates(
+            model=c.model, case=c.problem_id or c.case_id[:12], baseline_rate=c.baseline_rate, skill_rate=c.skill_rate
+        )
+        for c in sorted(cases, key=lambda c: (c.model, c.problem_id or c.case_id))
+    ]
+    return plots_section(detail.lift, rates, plots)
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_report(detail: RunDetail, cases: list[CaseLift], findings: list[Finding]) -> str:
+def render_report(
+    detail: RunDetail, cases: list[CaseLift], findings: list[Finding], plots: ReportPlots | None = None
+) -> str:
     """The whole report as one HTML page; every value from the store is escaped. Every pass rate and
     lift is shown with its grading level (what a pass means: e.g. kernel-static = compiles and passes
-    static checks, kernel-gpu = correct on a GPU)."""
+    static checks, kernel-gpu = correct on a GPU). With ``plots``: the recommendation and the plots
+    (``report.plots``) after the lift table."""
     run = detail.run
+    decisions = plots_html(detail, cases, plots) if plots is not None else ""
     case_rows = [
         [
             c.model,
@@ -71,6 +87,7 @@ td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}th{{background:
 <h2>Skill lift (held-out test split)</h2>
 {lift_svg(detail.lift)}
 {table(list(LIFT_HEADERS), [lift_cells(r) for r in detail.lift])}
+{decisions}
 <h2>Per case (worst first)</h2>
 {table(["student", "grading level", "case", "baseline", "with skill", "diff"], case_rows)}
 <h2>Findings</h2>

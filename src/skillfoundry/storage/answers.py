@@ -156,7 +156,10 @@ class CaseLift(BaseModel):
 
     def outcomes(self) -> Iterator[tuple[str, str, bool]]:
         """(case_id, condition, passed) per graded answer behind these counts (pooled baselines included)."""
-        for condition, n, passed in (("with_skill", self.skill_n, self.skill_passed), ("baseline", self.base_n, self.base_passed)):
+        for condition, n, passed in (
+            ("with_skill", self.skill_n, self.skill_passed),
+            ("baseline", self.base_n, self.base_passed),
+        ):
             for index in range(n):
                 yield self.case_id, condition, index < passed
 

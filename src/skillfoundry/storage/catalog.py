@@ -18,6 +18,7 @@ from duckdb.sqltypes import DOUBLE, UBIGINT
 from skillfoundry.storage.errors import StorageError
 from skillfoundry.storage.files import Inventory, scan
 from skillfoundry.storage.prices import Price, price_table
+from skillfoundry.storage.recommend import answer_cost_view, recommendations_sql
 from skillfoundry.storage.rollup import SOURCE_TABLES, plan_cells
 from skillfoundry.storage.schemas import TABLES, table_spec
 from skillfoundry.storage.stats import DEFAULT_LEVEL, DEFAULT_N_BOOT, DEFAULT_SEED, bootstrap_groups
@@ -40,7 +41,7 @@ from skillfoundry.storage.views import (
 )
 
 DEFAULT_MIN_CASES = 10
-DERIVED_VIEWS = ("answers", "pass_rates", "case_lift", "skill_lift", "cost", "kernel_speedups")
+DERIVED_VIEWS = ("answers", "pass_rates", "case_lift", "skill_lift", "cost", "kernel_speedups", "recommendations")
 
 
 def catalog(
@@ -123,6 +124,8 @@ def create_views(
     _view(con, "skill_lift", skill_lift_view(options))
     _view(con, "cost", cost_sql)
     _view(con, "kernel_speedups", kernel_speedups_view())
+    _view(con, "_answer_cost", answer_cost_view())
+    _view(con, "recommendations", recommendations_sql(options))
 
 
 def _cell_views_with_rollups(con: duckdb.DuckDBPyConnection, inventory: Inventory) -> None:

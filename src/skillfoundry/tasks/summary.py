@@ -8,6 +8,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from skillfoundry.report.format import LIFT_HEADERS, lift_cells
 from skillfoundry.storage.catalog import catalog
+from skillfoundry.storage.errors import StorageError
 from skillfoundry.storage.query import LiftSummary, run_lift
 
 
@@ -35,4 +36,18 @@ def summarize(data_dir: Path, run_id: str) -> list[LiftSummary]:
         description=f"Skill lift of run {run_id}",
     )
     create_markdown_artifact(key="skill-lift-report", markdown=lift_markdown(run_id, rows))
+    publish_recommendation(data_dir, run_id)
     return rows
+
+
+def publish_recommendation(data_dir: Path, run_id: str) -> None:
+    """The run's recommendation (``skillfoundry recommend --runs RUN``) as a Prefect markdown artifact."""
+    from skillfoundry.decisions.recommend import recommend
+    from skillfoundry.decisions.render import recommendation_markdown
+    from skillfoundry.storage.decide import config_rows
+
+    try:
+        rows = config_rows(data_dir, [run_id])
+    except StorageError:  # a run without answers: the statement says so
+        rows = []
+    create_markdown_artifact(key="recommendation", markdown=recommendation_markdown(recommend(rows, 0.8)))

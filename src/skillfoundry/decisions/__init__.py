@@ -1,0 +1,1 @@
+"""From runs to decisions: settings display, run comparison, deployment recommendation, progress."""
