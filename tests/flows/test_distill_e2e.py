@@ -35,6 +35,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
         "PREFECT_HOME": str(root / "prefect"),
         "SKILLFOUNDRY_MAX_TOKENS": "96",
         "SKILLFOUNDRY_TEACHER_MAX_TOKENS": "384",
+        "SKILLFOUNDRY_REQUEST_TIMEOUT_S": "1800",  # a busy CPU must not turn answers into timeouts
     }
     env.pop("ANTHROPIC_API_KEY", None)
     data = root / "data"
