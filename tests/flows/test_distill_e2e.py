@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,9 +18,11 @@ import pytest
 from skillfoundry.domain import cuda
 from skillfoundry.kernels.gpu import available
 from skillfoundry.kernels.problems import list_problems
+from skillfoundry.report.format import lift_cells
 from skillfoundry.skills.folder import load_skill
 from skillfoundry.skills.validate import validate_skill_dir
 from skillfoundry.storage.catalog import catalog
+from skillfoundry.storage.query import run_lift
 
 pytestmark = pytest.mark.server
 
@@ -36,11 +39,13 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     env = {
         **os.environ,
         "PREFECT_HOME": str(root / "prefect"),
+        "COLUMNS": "80",
         "SKILLFOUNDRY_MAX_TOKENS": "96",
         "SKILLFOUNDRY_TEACHER_MAX_TOKENS": "384",
         "SKILLFOUNDRY_REQUEST_TIMEOUT_S": "1800",  # a busy CPU must not turn answers into timeouts
     }
-    env.pop("ANTHROPIC_API_KEY", None)
+    for name in ("ANTHROPIC_API_KEY", "PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK"):
+        env.pop(name, None)  # as a newcomer runs it: the CLI's own Prefect defaults apply
     data = root / "data"
     done = cli("run", "--cases", "3", "--epochs", "2", "--data-dir", str(data), "--run-id", "e2e", env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -91,6 +96,19 @@ def test_one_lift_row_for_the_chosen_skill_over_every_test_case_is_printed(finis
     assert "Skill lift" in done.stdout and skill_id in done.stdout
 
 
+def test_run_prints_no_traceback_nor_error_and_its_result_reads_at_80_columns(finished_run) -> None:
+    data, _, done = finished_run
+    for stream in (done.stdout, done.stderr):
+        assert "Traceback" not in stream and not re.search(r"\bERROR\b", stream), stream[-3000:]
+    result = done.stdout[done.stdout.index("Skill lift, run e2e"):].splitlines()
+    assert all(len(line) <= 80 for line in result), result
+    text = "\n".join(result)
+    assert "…" not in text
+    (row,) = run_lift(catalog(data), "e2e")
+    for value in lift_cells(row):
+        assert value in text or value == f"{row.n_cases} x {row.n_epochs}", value
+
+
 def test_lineage_links_trace_to_skill_to_evaluation(finished_run) -> None:
     data, _, _ = finished_run
     con = catalog(data)
@@ -128,7 +146,7 @@ def test_prefect_recorded_the_flow_run_its_tasks_and_artifacts(finished_run) -> 
     assert probe.returncode == 0, probe.stderr[-2000:]
     seen = json.loads(probe.stdout.strip().splitlines()[-1])
     assert seen["flow"] == "COMPLETED"
-    assert seen["artifacts"] == ["skill-lift", "skill-lift-report"]
+    assert seen["artifacts"] == ["run-summary", "skill-lift", "skill-lift-report"]
     assert {"capture-trace", "extract-skill", "generate", "grade"} <= set(seen["tasks"])
 
 

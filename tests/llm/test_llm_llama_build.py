@@ -75,3 +75,76 @@ def test_only_vendored_llama_cpp_is_extracted_without_git(tmp_path: Path) -> Non
     with tarfile.open(path) as archive:
         chosen = [m.name for m in llama_build._vendor_members(archive)]
     assert chosen == [names[0], names[1], names[3]]
+
+
+@pytest.fixture(params=["data-filter", "no-filter"])
+def tar_filter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run once with this Python's tarfile and once as on a Python without ``filter=`` (3.11.2, Debian 12)."""
+    if request.param == "no-filter":
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+        original = tarfile.TarFile.extractall
+
+        def extractall_311_2(self, path=".", members=None, *, numeric_owner=False, **kwargs):  # type: ignore[no-untyped-def]
+            if kwargs:  # 3.11.2's signature: no filter argument
+                raise TypeError(f"extractall() got an unexpected keyword argument {next(iter(kwargs))!r}")
+            return original(self, path, members, numeric_owner=numeric_owner, filter="fully_trusted")
+
+        monkeypatch.setattr(tarfile.TarFile, "extractall", extractall_311_2)
+    elif not hasattr(tarfile, "data_filter"):
+        pytest.skip("this Python's tarfile has no data filter; the no-filter case covers it")
+    return request.param
+
+
+def _archive(path: Path, members: list[tuple[tarfile.TarInfo, bytes]]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for info, data in members:
+            info.size = len(data) if info.isreg() else 0
+            archive.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    return path
+
+
+def _info(name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o644, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.linkname = kind, mode, link
+    return info
+
+
+def test_extraction_writes_plain_files_without_special_bits(tmp_path: Path, tar_filter: str) -> None:
+    sdist = _archive(tmp_path / "ok.tar.gz", [
+        (_info("pkg/vendor/llama.cpp", tarfile.DIRTYPE, 0o755), b""),
+        (_info("pkg/vendor/llama.cpp/CMakeLists.txt", mode=0o666), b"project(x)\n"),
+        (_info("pkg/vendor/llama.cpp/scripts/build.sh", mode=0o4777), b"#!/bin/sh\n"),
+    ])
+    dest = tmp_path / "out"
+    with tarfile.open(sdist) as archive:
+        llama_build.extract_safely(archive, archive.getmembers(), dest)
+    root = dest / "pkg/vendor/llama.cpp"
+    assert (root / "CMakeLists.txt").read_bytes() == b"project(x)\n"
+    assert (root / "scripts/build.sh").read_bytes() == b"#!/bin/sh\n"
+    assert stat.S_IMODE((root / "CMakeLists.txt").stat().st_mode) & 0o022 == 0  # no group/other write
+    script_mode = stat.S_IMODE((root / "scripts/build.sh").stat().st_mode)
+    assert script_mode & stat.S_IXUSR and not script_mode & (stat.S_ISUID | 0o022)
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (_info("/etc/evil"), "absolute"),
+        (_info("pkg/vendor/llama.cpp/../../../evil"), "'..'"),
+        (_info("pkg/vendor/llama.cpp/ln", tarfile.SYMTYPE, link="/etc/passwd"), "link"),
+        (_info("pkg/vendor/llama.cpp/rel", tarfile.SYMTYPE, link="../../../../etc"), "link"),
+        (_info("pkg/vendor/llama.cpp/hard", tarfile.LNKTYPE, link="/etc/passwd"), "link"),
+        (_info("pkg/vendor/llama.cpp/dev", tarfile.CHRTYPE), "device"),
+        (_info("pkg/vendor/llama.cpp/fifo", tarfile.FIFOTYPE), "FIFO"),
+    ],
+)
+def test_unsafe_member_fails_extraction_before_writing_anything(
+    tmp_path: Path, tar_filter: str, bad: tarfile.TarInfo, why: str
+) -> None:
+    sdist = _archive(tmp_path / "bad.tar.gz", [(_info("pkg/vendor/llama.cpp/a.c"), b"int x;\n"), (bad, b"")])
+    dest = tmp_path / "out"
+    with tarfile.open(sdist) as archive, pytest.raises(LlamaBuildError, match=why) as err:
+        llama_build.extract_safely(archive, archive.getmembers(), dest)
+    assert "\n" not in str(err.value) and bad.name in str(err.value)
+    assert not dest.exists()
+    assert not (tmp_path.parent / "evil").exists()

@@ -147,6 +147,49 @@ def _vendor_members(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
     return chosen
 
 
+def unsafe_reason(member: tarfile.TarInfo) -> str | None:
+    """Why ``member`` must not be extracted, or None for a plain file or folder under the destination."""
+    path = PurePosixPath(member.name)
+    if not member.name or path.is_absolute():
+        return "an absolute or empty path"
+    if ".." in path.parts:
+        return "a path with '..'"
+    if member.issym() or member.islnk():
+        return f"a link to {member.linkname!r}"
+    if not (member.isreg() or member.isdir()):
+        return "a device, FIFO or other special file"
+    return None
+
+
+def extract_safely(archive: tarfile.TarFile, members: list[tarfile.TarInfo], dest: Path) -> None:
+    """Extract plain files and folders only; any other member fails the whole extraction up front.
+
+    Every member is checked here (``unsafe_reason``) on every Python. Where tarfile has the ``data``
+    filter (3.11.4+, 3.12+) it is applied as well; older Pythons (Debian 12's 3.11.2) get the same
+    result from a copy that writes file contents only: no owners, no special mode bits.
+    """
+    for member in members:
+        if (why := unsafe_reason(member)) is not None:
+            raise LlamaBuildError(f"{archive.name}: refusing to extract {member.name!r}: {why}")
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(dest, members=members, filter="data")
+        return
+    root = dest.resolve()
+    for member in members:
+        path = (root / member.name).resolve()
+        if not path.is_relative_to(root):  # unreachable after the checks above; a last guard
+            raise LlamaBuildError(f"{archive.name}: refusing to extract {member.name!r}: outside {dest}")
+        if member.isdir():
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        source = archive.extractfile(member)
+        assert source is not None  # a regular file always has contents
+        with source, open(path, "wb") as out:
+            shutil.copyfileobj(source, out)
+        path.chmod(0o755 if member.mode & 0o100 else 0o644)
+
+
 def _build(sdist: Path, target: Path, jobs: int, say: Callable[[str], None]) -> None:
     log_path = target.parent / "build.log"
     with tempfile.TemporaryDirectory(dir=target.parent, prefix="build-") as tmp, open(log_path, "w") as log_file:
@@ -156,7 +199,7 @@ def _build(sdist: Path, target: Path, jobs: int, say: Callable[[str], None]) -> 
             members = _vendor_members(archive)
             if not members:
                 raise LlamaBuildError(f"{sdist}: expected a {VENDOR_DIR} folder in the sdist")
-            archive.extractall(work / "src", members=members, filter="data")
+            extract_safely(archive, members, work / "src")
         source = next((work / "src").glob(f"*/{VENDOR_DIR}"))
         build = work / "build"
         steps = [

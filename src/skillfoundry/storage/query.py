@@ -138,6 +138,7 @@ class LiftSummary(BaseModel):
     model: str
     skill_id: str | None
     sampling_key: str
+    level: str = "unknown"  # the grading level the pairs share (contract: storage fills it)
     n_cases: int
     n_epochs: int
     n_errors: int
