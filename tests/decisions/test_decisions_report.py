@@ -99,9 +99,9 @@ def test_report_in_headless_chromium_carries_the_numbers_of_show(data: Path, tmp
     assert dom.returncode == 0, dom.stderr[-500:]
     text = page_text(dom.stdout)
     rows = show_rows("r1", data)
-    assert {r[2] for r in rows} == {"local", HAIKU}
+    assert {r[1] for r in rows} == {"local", HAIKU}
     for cells in rows:
-        for cell in cells[1:11]:  # level, student, baseline, with skill, lift, CI, p, cases x epochs, errors, verdict
+        for cell in cells[1:11]:  # student, level, baseline, with skill, lift, CI, p, cases x epochs, errors, verdict
             assert cell in text, (cell, cells)
     statement = " ".join(cli("recommend", "--runs", "r1", "--data-dir", str(data), columns=400).stdout.split()[-40:])
     assert "Deploy anthropic:claude-haiku-4-5 with skill skill-k1" in text
