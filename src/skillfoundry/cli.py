@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from skillfoundry.config import Settings
 from skillfoundry.flows.prefect_env import apply_prefect_defaults
@@ -65,6 +67,20 @@ def check_specs(specs: list[str]) -> None:
         raise typer.Exit(2) from None
 
 
+def same_experiment(check: Callable[[], object]) -> None:
+    """A reused run id must name the same experiment: else a one-line error and exit 2 before anything runs."""
+    from skillfoundry.flows.distill import RunConfigError
+
+    try:
+        guarded(check)
+    except RunConfigError as err:
+        errors.print(f"[red]error:[/red] {escape(str(err))}", highlight=False)
+        raise typer.Exit(2) from None
+    except ValueError as err:
+        errors.print(f"[red]error:[/red] {escape(str(err))}", highlight=False)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def run(
     teacher: Annotated[str | None, typer.Option(help="Teacher model spec (default: claude-opus-4-5 if ANTHROPIC_API_KEY, else local).")] = None,
@@ -76,10 +92,10 @@ def run(
     refine_rounds: Annotated[int | None, typer.Option(help="Refinement rounds on the train split.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and sampling.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
-    run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
-    from skillfoundry.flows.distill import distill
+    from skillfoundry.flows.distill import distill, resumable
 
     settings = settings_from(
         teacher=teacher,
@@ -94,6 +110,7 @@ def run(
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
     rid = run_id or new_run_id()
+    same_experiment(lambda: resumable(settings, rid, "distill"))
     console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")
     try:
         result = distill(settings, rid)
@@ -122,10 +139,10 @@ def eval_skill(
     cases: Annotated[int | None, typer.Option(help="CUDA test problems, when the skill brings no cases.")] = None,
     epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
-    run_id: Annotated[str | None, typer.Option(help="Run id; reusing one skips answers this run already stored and graded for the same skill version.")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
 ) -> None:
     """Evaluate an existing skill: students with and without it on its test cases; print the lift."""
-    from skillfoundry.flows.evaluate_skill import evaluate_skill
+    from skillfoundry.flows.evaluate_skill import evaluate_skill, resumable_eval
 
     settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir)
     check_specs([*settings.students, *([settings.judge] if settings.judge else [])])
@@ -133,6 +150,7 @@ def eval_skill(
         errors.print(f"[red]error:[/red] {skill_dir}: expected a skill folder containing SKILL.md")
         raise typer.Exit(2)
     rid = run_id or new_run_id()
+    same_experiment(lambda: resumable_eval(skill_dir, settings, rid))
     try:
         result = evaluate_skill(skill_dir, settings, rid)
     except ValueError as err:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from skillfoundry.grading.grade import GradingContext, grade_answer
+from skillfoundry.grading.outcome import CheckOutcome, GradeBundle
 from skillfoundry.ids import canonical_json, content_id
 from skillfoundry.llm.student import ChatRequest, ChatResult
 from skillfoundry.skills.model import Skill, TestCase
@@ -135,6 +136,39 @@ class Graded(BaseModel):
     kernel_benchmarks: list[KernelBenchmarkRecord]
 
 
+def grade_record(gen: GenerationRecord, index: int, outcome: CheckOutcome) -> GradeRecord:
+    """The stored row of one outcome: its level, and whether it is an infra error (the message goes
+    into the detail under "infra_error"), so an ungraded answer can never be stored as a pass."""
+    detail = outcome.detail if outcome.infra_error is None else {**outcome.detail, "infra_error": outcome.infra_error}
+    return GradeRecord(
+        run_id=gen.run_id,
+        grade_id=content_id(gen.gen_id, index, outcome.grader),
+        gen_id=gen.gen_id,
+        grader=outcome.grader,
+        passed=outcome.passed,
+        score=outcome.score,
+        detail_json=canonical_json(detail),
+        infra_error=outcome.infra_error is not None,
+        level=outcome.level.value,
+    )
+
+
+def to_graded(gen: GenerationRecord, bundle: GradeBundle) -> Graded:
+    """The rows of one graded answer: one grade per outcome, its kernel builds and benchmarks."""
+    return Graded(
+        grades=[grade_record(gen, index, outcome) for index, outcome in enumerate(bundle.outcomes)],
+        kernel_builds=[
+            KernelBuildRecord(**{**build, "run_id": gen.run_id, "gen_id": gen.gen_id}) for build in bundle.kernel_builds
+        ],
+        kernel_benchmarks=[
+            KernelBenchmarkRecord(
+                **{**bench, "run_id": gen.run_id, "gen_id": gen.gen_id, "bench_id": content_id(gen.gen_id, bench["bench_id"])}
+            )
+            for bench in bundle.kernel_benchmarks
+        ],
+    )
+
+
 def grade_generations(
     generations: Sequence[GenerationRecord], cases: dict[str, TestCase], ctx: GradingContext
 ) -> Graded:
@@ -143,25 +177,8 @@ def grade_generations(
     for gen in generations:
         if gen.error_kind is not None:
             continue
-        bundle = grade_answer(cases[gen.case_id], gen.text, ctx)
-        for index, outcome in enumerate(bundle.outcomes):
-            out.grades.append(
-                GradeRecord(
-                    run_id=gen.run_id,
-                    grade_id=content_id(gen.gen_id, index, outcome.grader),
-                    gen_id=gen.gen_id,
-                    grader=outcome.grader,
-                    passed=outcome.passed,
-                    score=outcome.score,
-                    detail_json=canonical_json(outcome.detail),
-                    infra_error=bool(outcome.detail.get("infra_error", False)),
-                )
-            )
-        for build in bundle.kernel_builds:
-            out.kernel_builds.append(KernelBuildRecord(**{**build, "run_id": gen.run_id, "gen_id": gen.gen_id}))
-        for bench in bundle.kernel_benchmarks:
-            bench_id = content_id(gen.gen_id, bench["bench_id"])
-            out.kernel_benchmarks.append(
-                KernelBenchmarkRecord(**{**bench, "run_id": gen.run_id, "gen_id": gen.gen_id, "bench_id": bench_id})
-            )
+        graded = to_graded(gen, grade_answer(cases[gen.case_id], gen.text, ctx))
+        out.grades.extend(graded.grades)
+        out.kernel_builds.extend(graded.kernel_builds)
+        out.kernel_benchmarks.extend(graded.kernel_benchmarks)
     return out

@@ -66,3 +66,23 @@ def test_leash_exits_only_after_its_server_on_sigterm() -> None:
     leash.send_signal(signal.SIGTERM)
     assert leash.wait(timeout=30) == 128 + signal.SIGTERM
     assert not alive(server_pid)
+
+
+def test_server_dies_when_the_leash_itself_is_killed() -> None:
+    leash = subprocess.Popen(
+        [sys.executable, "-m", "skillfoundry.llm.leash", str(os.getpid()), "--", "sleep", "600"],
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 15
+    server_pid = None
+    while server_pid is None and time.monotonic() < deadline:
+        out = subprocess.run(["pgrep", "-P", str(leash.pid), "sleep"], capture_output=True, text=True)
+        server_pid = int(out.stdout.split()[0]) if out.stdout.split() else None
+        time.sleep(0.1)
+    assert server_pid is not None and alive(server_pid)
+    leash.send_signal(signal.SIGKILL)
+    leash.wait()
+    deadline = time.monotonic() + 15
+    while alive(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(server_pid)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from prefect import flow
 from pydantic import BaseModel
@@ -12,14 +14,18 @@ from skillfoundry.domain import cuda
 from skillfoundry.evaluation import CaseRef, Sampling
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
+from skillfoundry.kernels.problems.model import Problem
 from skillfoundry.llm.servers import serving
 from skillfoundry.llm.spec import Endpoint, ModelSpec
 from skillfoundry.skills import refine
-from skillfoundry.skills.model import Skill
+from skillfoundry.skills.folder import load_skill
+from skillfoundry.skills.folder import skill_id as compute_skill_id
+from skillfoundry.skills.model import Skill, TestCase
 from skillfoundry.storage.baselines import existing_baselines
 from skillfoundry.storage.catalog import catalog
 from skillfoundry.storage.query import LiftSummary
-from skillfoundry.storage.records import SkillRecord
+from skillfoundry.storage.records import SkillRecord, TestCaseRecord
+from skillfoundry.storage.resume import StoredRun, load_run
 from skillfoundry.tasks import steps
 from skillfoundry.tasks.summary import summarize
 
@@ -31,6 +37,44 @@ class DistillResult(BaseModel):
     skill_id: str
     skill_dir: str
     lift: list[LiftSummary]
+
+
+#: Settings that say how to run, not what is measured: a resumed run may change them.
+RUNTIME_SETTINGS = frozenset(
+    {"data_dir", "cache_dir", "concurrency", "request_timeout_s", "llama_threads", "llama_slots", "llama_ctx_per_slot"}
+)
+
+
+class RunConfigError(ValueError):
+    """A run id reused for a different experiment (another flow or configuration)."""
+
+
+def experiment_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings (as stored JSON) that define what a run measures."""
+    return {k: v for k, v in config.items() if k not in RUNTIME_SETTINGS}
+
+
+def check_same_experiment(stored: StoredRun, settings: Settings, run_id: str, flow: str) -> None:
+    """A run id names one experiment: resuming it with another flow or configuration raises RunConfigError
+    naming what differs. A run id never stored before passes."""
+    if stored.config is None:
+        return
+    if stored.flow != flow:
+        raise RunConfigError(f"run {run_id} is a {stored.flow} run, not {flow}; use a new --run-id")
+    old, new = experiment_config(stored.config), experiment_config(json.loads(settings.model_dump_json()))
+    differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if differ:
+        changes = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
+        raise RunConfigError(
+            f"run {run_id} was started with other settings ({changes}); resume it with the same ones or use a new --run-id"
+        )
+
+
+def resumable(settings: Settings, run_id: str, flow: str) -> StoredRun:
+    """What ``run_id`` stored so far, after checking that it is the same experiment."""
+    stored = load_run(settings.data_dir, run_id)
+    check_same_experiment(stored, settings, run_id, flow)
+    return stored
 
 
 def answered(data_dir: Path, run_id: str, model: str, skill_id: str) -> frozenset[tuple[str, int]]:
@@ -119,11 +163,79 @@ def train_failures(settings: Settings, run_id: str, skill_id: str, cases: list[C
 @flow(name="distill")
 def distill(settings: Settings, run_id: str) -> DistillResult:
     """Teacher trace -> skill -> (refinement on train) -> students with/without skill on test -> lift."""
+    stored = resumable(settings, run_id, "distill")  # before the run row: a refused resume records nothing
     with recorded_run(settings, run_id, "distill"):
-        return _distill(settings, run_id)
+        return _distill(settings, run_id, stored)
 
 
-def _distill(settings: Settings, run_id: str) -> DistillResult:
+def stored_skill(data_dir: Path, record: SkillRecord) -> Skill:
+    """A stored skill version, read back from its folder; its content must still hash to its id."""
+    folder = data_dir / "skill_folders" / record.skill_id / record.name
+    skill = load_skill(folder)
+    if compute_skill_id(skill) != record.skill_id:
+        raise ValueError(f"{folder}: its content no longer matches skill id {record.skill_id}")
+    return skill
+
+
+def stored_case(row: TestCaseRecord) -> CaseRef:
+    """A stored test case under its stored id."""
+    case = TestCase(
+        id=row.case_id,
+        split=row.split,
+        prompt=row.prompt,
+        files=json.loads(row.files_json),
+        checks=json.loads(row.checks_json),
+        expected_output=row.expected_output,
+        kind=row.kind,
+        problem_id=row.problem_id,
+    )
+    return CaseRef(case_id=row.case_id, case=case)
+
+
+def first_version(
+    settings: Settings, teacher: Endpoint, train: list[Problem], run_id: str, stored: StoredRun
+) -> tuple[Skill, SkillRecord, list[CaseRef]]:
+    """The run's round-0 skill and its train cases (train problems + the teacher's practice cases).
+
+    A resumed run reuses the stored skill and practice cases; else the teacher solves each train
+    problem (reusing traces stored for it) and the skill is extracted from the traces."""
+    problem_cases = [cuda.problem_case(p, "train") for p in train]
+    originals = [s for s in stored.skills if s.round == 0]
+    if len(originals) > 1:
+        raise ValueError(f"run {run_id} holds {len(originals)} first skill versions; evaluate it under a new --run-id")
+    if originals:
+        (record,) = originals
+        practice = [stored_case(c) for c in stored.cases if c.split == "train" and c.kind == "text"]
+        refs = steps.store_cases(problem_cases, skill_name=record.name, run_id=run_id, data_dir=settings.data_dir)
+        return stored_skill(settings.data_dir, record), record, refs + practice
+    captured = {t.task_id: t for t in stored.traces}
+    traces = [
+        captured.get(p.id)
+        or steps.capture_trace(
+            teacher,
+            p.id,
+            run_id=run_id,
+            data_dir=settings.data_dir,
+            cache_dir=settings.kernel_cache_dir,
+            max_turns=settings.teacher_max_turns,
+            max_tokens=settings.teacher_max_tokens,
+        )
+        for p in train
+    ]
+    skill, record, practice = steps.extract_skill(
+        teacher,
+        traces,
+        cuda.teacher_prompt(train[0]),
+        run_id=run_id,
+        data_dir=settings.data_dir,
+        n_cases=2,
+        max_tokens=settings.skill_max_tokens,
+    )
+    refs = steps.store_cases(problem_cases + practice, skill_name=skill.name, run_id=run_id, data_dir=settings.data_dir)
+    return skill, record, refs
+
+
+def _distill(settings: Settings, run_id: str, stored: StoredRun) -> DistillResult:
     teacher_spec = ModelSpec.parse(settings.teacher)
     student_specs = [ModelSpec.parse(s) for s in settings.students]
     train, test = cuda.split_problems(
@@ -135,37 +247,13 @@ def _distill(settings: Settings, run_id: str) -> DistillResult:
         teacher = endpoints[teacher_spec]
         judge = endpoints[judge_spec] if judge_spec else None
         students = [endpoints[s] for s in student_specs]
-        traces = [
-            steps.capture_trace(
-                teacher,
-                p.id,
-                run_id=run_id,
-                data_dir=settings.data_dir,
-                cache_dir=settings.kernel_cache_dir,
-                max_turns=settings.teacher_max_turns,
-                max_tokens=settings.teacher_max_tokens,
-            )
-            for p in train
-        ]
-        skill, record, practice = steps.extract_skill(
-            teacher,
-            traces,
-            cuda.teacher_prompt(train[0]),
-            run_id=run_id,
-            data_dir=settings.data_dir,
-            n_cases=2,
-            max_tokens=settings.skill_max_tokens,
-        )
-        train_cases = steps.store_cases(
-            [cuda.problem_case(p, "train") for p in train] + practice,
-            skill_name=skill.name,
-            run_id=run_id,
-            data_dir=settings.data_dir,
-        )
+        skill, record, train_cases = first_version(settings, teacher, train, run_id, stored)
         test_cases = steps.store_cases(
             [cuda.problem_case(p, "test") for p in test], skill_name=skill.name, run_id=run_id, data_dir=settings.data_dir
         )
-        skill, record = refine_rounds(settings, teacher, students, skill, record, train_cases, run_id, sampling, judge)
+        skill, record = refine_rounds(
+            settings, teacher, students, skill, record, train_cases, run_id, sampling, judge, stored
+        )
         evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge)
     check_cases(skill, record.skill_id, test_cases, run_id=run_id, data_dir=settings.data_dir)
     steps.compact(settings.data_dir)
@@ -184,8 +272,10 @@ def refine_rounds(
     run_id: str,
     sampling: Sampling,
     judge: Endpoint | None,
+    stored: StoredRun,
 ) -> tuple[Skill, SkillRecord]:
-    """Optional rounds on the TRAIN split only; the version best on train is chosen."""
+    """Optional rounds on the TRAIN split only; the version best on train is chosen. A resumed run
+    reuses the versions it stored and does not ask again for a revision that changed nothing."""
     if settings.refine_rounds == 0:
         return skill, record
     versions: list[tuple[float, int, Skill, SkillRecord]] = []
@@ -197,18 +287,38 @@ def refine_rounds(
         versions.append((rate, -round_, skill, record))
         if round_ == settings.refine_rounds or not failures:
             break
-        revised = steps.refine_skill(
-            teacher,
-            skill,
-            record,
-            failures,
-            run_id=run_id,
-            data_dir=settings.data_dir,
-            round_=round_ + 1,
-            max_tokens=settings.skill_max_tokens,
-        )
+        revised = next_version(settings, teacher, skill, record, failures, run_id, round_ + 1, stored)
         if revised is None:  # the teacher changed nothing: no new version to try
             break
         skill, record = revised
     _, _, best_skill, best_record = max(versions, key=lambda v: (v[0], v[1]))
     return best_skill, best_record
+
+
+def next_version(
+    settings: Settings,
+    teacher: Endpoint,
+    skill: Skill,
+    record: SkillRecord,
+    failures: list[refine.Failure],
+    run_id: str,
+    round_: int,
+    stored: StoredRun,
+) -> tuple[Skill, SkillRecord] | None:
+    """The revision of round ``round_``: the stored one; None when the teacher was asked before and
+    changed nothing (its call is on record); else the teacher's revision now."""
+    child = next((s for s in stored.skills if s.parent_skill_id == record.skill_id and s.round == round_), None)
+    if child is not None:
+        return stored_skill(settings.data_dir, child), child
+    if any(t.task_id == f"refine-skill-{round_}" for t in stored.traces):
+        return None
+    return steps.refine_skill(
+        teacher,
+        skill,
+        record,
+        failures,
+        run_id=run_id,
+        data_dir=settings.data_dir,
+        round_=round_,
+        max_tokens=settings.skill_max_tokens,
+    )

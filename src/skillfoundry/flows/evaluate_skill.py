@@ -9,14 +9,15 @@ from prefect import flow
 from skillfoundry.config import Settings
 from skillfoundry.domain import cuda
 from skillfoundry.evaluation import Sampling
-from skillfoundry.flows.distill import DistillResult, check_cases, evaluate
+from skillfoundry.flows.distill import DistillResult, RunConfigError, check_cases, evaluate, resumable
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
 from skillfoundry.llm.servers import serving
 from skillfoundry.llm.spec import ModelSpec
 from skillfoundry.skills.evals_io import import_evals
 from skillfoundry.skills.folder import load_skill
-from skillfoundry.skills.model import TestCase
+from skillfoundry.skills.folder import skill_id as compute_skill_id
+from skillfoundry.skills.model import Skill, TestCase
 from skillfoundry.skills.upskill_io import load_upskill_tests
 from skillfoundry.tasks import steps
 from skillfoundry.tasks.summary import summarize
@@ -39,11 +40,24 @@ def bundled_cases(skill_dir: Path, settings: Settings) -> list[TestCase]:
     return test
 
 
+def resumable_eval(skill_dir: Path, settings: Settings, run_id: str) -> Skill:
+    """The skill to evaluate, after checking that a reused run id evaluated this same skill and settings."""
+    stored = resumable(settings, run_id, "evaluate-skill")
+    skill = load_skill(skill_dir)
+    earlier = {s.skill_id for s in stored.skills}
+    if earlier and compute_skill_id(skill) not in earlier:
+        raise RunConfigError(
+            f"run {run_id} evaluated skill {', '.join(sorted(earlier))}, {skill_dir} is skill {compute_skill_id(skill)}; "
+            "use a new --run-id"
+        )
+    return skill
+
+
 @flow(name="evaluate-skill")
 def evaluate_skill(skill_dir: Path, settings: Settings, run_id: str) -> DistillResult:
     """Load a skill, store it, answer its test cases with and without it, and summarise the lift."""
+    skill = resumable_eval(skill_dir, settings, run_id)  # before the run row: a refused resume records nothing
     with recorded_run(settings, run_id, "evaluate-skill"):
-        skill = load_skill(skill_dir)
         cases = bundled_cases(skill_dir, settings)
         record = steps.store_skill(
             skill, run_id=run_id, data_dir=settings.data_dir, round_=0, parent_skill_id=None, trace_ids=[]

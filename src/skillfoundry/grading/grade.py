@@ -6,8 +6,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from skillfoundry.grading import judge as judge_grader
+from skillfoundry.grading import python_check, text
 from skillfoundry.grading.judge import Judge, grade_judge
-from skillfoundry.grading.outcome import CheckOutcome, GradeBundle
+from skillfoundry.grading.outcome import CheckOutcome, GradeBundle, GradingLevel, infra_failure
 from skillfoundry.grading.python_check import grade_python
 from skillfoundry.grading.text import grade_contains, grade_json, grade_not_contains, grade_regex
 from skillfoundry.skills.model import (
@@ -37,20 +39,36 @@ class GradingContext(BaseModel):
 
 def _kernel_bundle(check: KernelCheck, answer: str, ctx: GradingContext) -> GradeBundle:
     try:
-        from skillfoundry.grading.kernel import grade_kernel  # written separately; imported when needed
-    except ImportError as exc:
-        return GradeBundle(outcomes=[_failed("kernel", f"kernel grader unavailable: {exc}", infra_error=True)])
+        from skillfoundry.grading.kernel import grade_kernel, kernel_level  # imported when needed
+    except ImportError as exc:  # without the kernel grader there is no GPU stage either
+        return GradeBundle(
+            outcomes=[infra_failure("kernel", GradingLevel.KERNEL_STATIC, f"kernel grader unavailable: {exc}")]
+        )
     kwargs = {"cache_dir": ctx.cache_dir} | ({"archs": ctx.archs} if ctx.archs is not None else {})
     try:
         return grade_kernel(check, answer, **kwargs)
     except Exception as exc:  # a grader bug must not lose the batch; record it as an infra error
-        return GradeBundle(
-            outcomes=[_failed("kernel", f"kernel grader error: {type(exc).__name__}: {exc}"[:500], infra_error=True)]
-        )
+        reason = f"kernel grader error: {type(exc).__name__}: {exc}"[:500]
+        return GradeBundle(outcomes=[infra_failure("kernel", kernel_level(), reason)])
 
 
-def _failed(grader: str, reason: str, **detail: object) -> CheckOutcome:
-    return CheckOutcome(grader=grader, passed=False, score=0.0, detail={"reason": reason, **detail})
+def level_of(check: Check) -> GradingLevel:
+    """The level a check is graded at in this environment (the one each grader stamps on its outcomes)."""
+    if isinstance(check, KernelCheck):
+        from skillfoundry.grading.kernel import kernel_level
+
+        return kernel_level()
+    if isinstance(check, PythonCheck):
+        return python_check.LEVEL
+    if isinstance(check, JudgeCheck):
+        return judge_grader.LEVEL
+    return text.LEVEL
+
+
+def _failed(check: Check, reason: str) -> CheckOutcome:
+    return CheckOutcome(
+        grader=check.type, passed=False, score=0.0, level=level_of(check), detail={"reason": reason}
+    )
 
 
 def grade_check(check: Check, answer: str, ctx: GradingContext) -> CheckOutcome:
@@ -75,9 +93,7 @@ def grade_answer(case: TestCase, answer: str, ctx: GradingContext) -> GradeBundl
     bundle = GradeBundle(outcomes=[])
     for check in case.checks:
         if len(answer) > MAX_ANSWER_CHARS:
-            bundle.outcomes.append(
-                _failed(check.type, f"answer too large ({len(answer)} characters > {MAX_ANSWER_CHARS})")
-            )
+            bundle.outcomes.append(_failed(check, f"answer too large ({len(answer)} characters > {MAX_ANSWER_CHARS})"))
         elif isinstance(check, KernelCheck):
             part = _kernel_bundle(check, answer, ctx)
             bundle.outcomes.extend(part.outcomes)

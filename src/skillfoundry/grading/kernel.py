@@ -1,17 +1,19 @@
 """Grade a CUDA kernel answer: extract -> compile (NVRTC) -> static checks -> GPU correctness and timing.
 
 Without a GPU the last stage is skipped and the outcome says so: a kernel that compiles and
-passes the static checks passes with ``detail.gpu = False``. Bad answers fail with a reason;
-only a misconfigured check (unknown problem id, unsupported arch) raises.
+passes the static checks passes with ``detail.gpu = False``. Every outcome carries the level this
+environment grades at (``kernel-static`` without a GPU, ``kernel-gpu`` with one), however far the
+answer got. Bad answers fail with a reason; a GPU harness or driver fault is an ``infra_error`` (no
+pass); only a misconfigured check (unknown problem id, unsupported arch) raises.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from skillfoundry.grading.outcome import CheckOutcome, GradeBundle
+from skillfoundry.grading.outcome import CheckOutcome, GradeBundle, GradingLevel
 from skillfoundry.kernels.compile import BuildResult, compile_cuda, source_sha, validate_arch
 from skillfoundry.kernels.extract import extract_cuda_source
 from skillfoundry.kernels.gpu import available
@@ -19,7 +21,18 @@ from skillfoundry.kernels.problems import Problem, get_problem
 from skillfoundry.kernels.static_checks import run_static_checks
 from skillfoundry.skills.model import KernelCheck
 
+if TYPE_CHECKING:
+    from skillfoundry.kernels.gpu.runner import GpuRun
+
 GRADER = "kernel"
+#: GPU run error kinds that are the environment's fault, not the candidate's: the harness or driver
+#: failed, or the GPU that answered the probe was gone by the time the candidate ran.
+INFRA_ERROR_KINDS = frozenset({"infrastructure", "no_gpu"})
+
+
+def kernel_level() -> GradingLevel:
+    """The strength of a kernel grade in this environment: GPU correctness when a GPU answers."""
+    return GradingLevel.KERNEL_GPU if available() else GradingLevel.KERNEL_STATIC
 
 
 def _first_error(build: BuildResult) -> str:
@@ -29,11 +42,50 @@ def _first_error(build: BuildResult) -> str:
     return build.log.strip().splitlines()[-1] if build.log.strip() else "unknown compiler error"
 
 
-def _bundle(passed: bool, detail: dict[str, Any], builds: Sequence[BuildResult] = (), benchmarks=()) -> GradeBundle:
-    outcome = CheckOutcome(grader=GRADER, passed=passed, score=1.0 if passed else 0.0, detail=detail)
+def _outcome(passed: bool, level: GradingLevel, detail: dict[str, Any]) -> CheckOutcome:
+    return CheckOutcome(grader=GRADER, passed=passed, score=1.0 if passed else 0.0, level=level, detail=detail)
+
+
+def _bundle(outcome: CheckOutcome, builds: Sequence[BuildResult] = (), benchmarks=()) -> GradeBundle:
     return GradeBundle(
         outcomes=[outcome], kernel_builds=[b.record() for b in builds], kernel_benchmarks=list(benchmarks)
     )
+
+
+def gpu_outcome(check: KernelCheck, run: GpuRun, detail: dict[str, Any]) -> CheckOutcome:
+    """The outcome of a GPU run (level ``kernel-gpu``): a harness/driver fault is an infra error;
+    the candidate's own fault (crash, illegal address, its OOM, timeout) or wrong output fails it."""
+    speedups = [s.speedup for s in run.shapes if s.speedup is not None]
+    detail = {
+        **detail,
+        "gpu": True,
+        "gpu_name": run.gpu.name if run.gpu else run.device_name,
+        "correct": run.correct,
+        "shapes": [
+            {"dims": s.dims, "correct": s.correct, "time_ms": s.time_ms, "speedup": s.speedup, "suspect": s.suspect}
+            for s in run.shapes
+        ],
+        "speedup_min": min(speedups) if len(speedups) == len(run.requested) else None,
+        "suspect": any(s.suspect for s in run.shapes),
+        "error_kind": run.error_kind,
+        "error": run.error,
+    }
+    if run.error_kind in INFRA_ERROR_KINDS:
+        return CheckOutcome(
+            grader=GRADER,
+            passed=False,
+            score=0.0,
+            level=GradingLevel.KERNEL_GPU,
+            infra_error=f"GPU {run.error_kind} error: {run.error}"[:1000],
+            detail={**detail, "stage": "gpu", "correctness": "not checked (GPU harness error)"},
+        )
+    if run.correct:
+        correctness = f"correct on all {len(run.requested)} shapes"
+        return _outcome(True, GradingLevel.KERNEL_GPU, {**detail, "stage": "done", "correctness": correctness})
+    wrong = [s.index for s in run.shapes if not s.correct]
+    reason = run.error if run.error_kind else f"wrong output on shapes {wrong}"
+    detail.update(stage="gpu", correctness=f"incorrect: {run.error_kind or 'mismatch'}", reason=reason)
+    return _outcome(not check.require_correct, GradingLevel.KERNEL_GPU, detail)
 
 
 def _gpu_stage(
@@ -49,34 +101,7 @@ def _gpu_stage(
     run = run_candidate(problem, source, cache_dir=cache_dir)
     if run.arch and run.arch not in {b.arch for b in builds}:
         builds.append(compile_cuda(source, arch=run.arch, cache_dir=cache_dir))  # a cache hit: the runner built it
-    records = benchmark_records(run, problem)
-    speedups = [s.speedup for s in run.shapes if s.speedup is not None]
-    detail.update(
-        gpu=True,
-        gpu_name=run.gpu.name if run.gpu else run.device_name,
-        correct=run.correct,
-        shapes=[
-            {"dims": s.dims, "correct": s.correct, "time_ms": s.time_ms, "speedup": s.speedup, "suspect": s.suspect}
-            for s in run.shapes
-        ],
-        speedup_min=min(speedups) if len(speedups) == len(run.requested) else None,
-        suspect=any(s.suspect for s in run.shapes),
-        error_kind=run.error_kind,
-        error=run.error,
-    )
-    if run.error_kind == "infrastructure":
-        # the harness failed, not the candidate: do not count it against the answer
-        detail.update(
-            stage="gpu", correctness=f"not checked (GPU harness error: {run.error})", infrastructure_error=True
-        )
-        return _bundle(True, detail, builds, records)
-    if run.correct:
-        detail.update(stage="done", correctness=f"correct on all {len(run.requested)} shapes")
-        return _bundle(True, detail, builds, records)
-    wrong = [s.index for s in run.shapes if not s.correct]
-    reason = run.error if run.error_kind else f"wrong output on shapes {wrong}"
-    detail.update(stage="gpu", correctness=f"incorrect: {run.error_kind or 'mismatch'}", reason=reason)
-    return _bundle(not check.require_correct, detail, builds, records)
+    return _bundle(gpu_outcome(check, run, detail), builds, benchmark_records(run, problem))
 
 
 def grade_kernel(
@@ -85,6 +110,7 @@ def grade_kernel(
     """Grade ``answer`` against ``check.problem_id``; one CheckOutcome (grader 'kernel') plus the
     build records (one per arch) and, on a GPU, one benchmark record per shape."""
     problem = get_problem(check.problem_id)
+    level = kernel_level()
     for arch in archs:
         validate_arch(arch)
     detail: dict[str, Any] = {"problem_id": problem.id}
@@ -93,13 +119,13 @@ def grade_kernel(
         detail.update(
             stage="extract", reason="no CUDA code in the answer (expected a ```cuda block with a __global__ kernel)"
         )
-        return _bundle(False, detail)
+        return _bundle(_outcome(False, level, detail))
     detail["source_sha"] = source_sha(source)
     try:
         builds = [compile_cuda(source, arch=arch, cache_dir=cache_dir) for arch in archs]
     except RuntimeError as exc:  # NVRTC refused the program outright
         detail.update(stage="compile", reason=f"NVRTC error: {exc}")
-        return _bundle(False, detail)
+        return _bundle(_outcome(False, level, detail))
     detail["builds"] = [{k: v for k, v in b.summary().items() if k != "log"} for b in builds]
     failed = next((b for b in builds if not b.ok), None)
     if failed is not None:
@@ -110,7 +136,7 @@ def grade_kernel(
             log=failed.log,
             findings=[f.model_dump() for f in findings],
         )
-        return _bundle(False, detail, builds)
+        return _bundle(_outcome(False, level, detail), builds)
     findings = run_static_checks(source, problem, ptx=builds[0].ptx)
     if findings:
         detail.update(
@@ -118,9 +144,9 @@ def grade_kernel(
             reason="; ".join(f"{f.rule}: {f.message}" for f in findings[:5]),
             findings=[f.model_dump() for f in findings],
         )
-        return _bundle(False, detail, builds)
+        return _bundle(_outcome(False, level, detail), builds)
     detail["findings"] = []
-    if available():
+    if level is GradingLevel.KERNEL_GPU:
         return _gpu_stage(check, problem, source, detail, builds, cache_dir)
     detail.update(stage="static", gpu=False, correctness="not checked (no GPU)")
-    return _bundle(True, detail, builds)
+    return _bundle(_outcome(True, level, detail), builds)

@@ -15,12 +15,13 @@ from typing import Any
 import jsonschema
 import regex
 
-from skillfoundry.grading.outcome import CheckOutcome
+from skillfoundry.grading.outcome import CheckOutcome, GradingLevel
 from skillfoundry.skills.model import ContainsCheck, JsonCheck, NotContainsCheck, RegexCheck
 
 REGEX_TIMEOUT_S = 2.0
 _FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE, "a": regex.ASCII}
 _SHOWN = 200  # characters of a value or message kept in details
+LEVEL = GradingLevel.DETERMINISTIC
 
 
 def _clip(text: str) -> str:
@@ -42,6 +43,7 @@ def grade_contains(check: ContainsCheck, answer: str) -> CheckOutcome:
         else f"missing {len(missing)} of {len(check.values)}: " + ", ".join(repr(_clip(v)) for v in missing)
     )
     return CheckOutcome(
+        level=LEVEL,
         grader="contains",
         passed=not missing,
         score=found / len(check.values),
@@ -57,6 +59,7 @@ def grade_not_contains(check: NotContainsCheck, answer: str) -> CheckOutcome:
         "no forbidden value found" if not present else "found forbidden " + ", ".join(repr(_clip(v)) for v in present)
     )
     return CheckOutcome(
+        level=LEVEL,
         grader="not_contains",
         passed=not present,
         score=1 - len(present) / len(check.values),
@@ -65,7 +68,7 @@ def grade_not_contains(check: NotContainsCheck, answer: str) -> CheckOutcome:
 
 
 def _fail(grader: str, reason: str, **detail: Any) -> CheckOutcome:
-    return CheckOutcome(grader=grader, passed=False, score=0.0, detail={"reason": reason, **detail})
+    return CheckOutcome(level=LEVEL, grader=grader, passed=False, score=0.0, detail={"reason": reason, **detail})
 
 
 def grade_regex(check: RegexCheck, answer: str) -> CheckOutcome:
@@ -86,6 +89,7 @@ def grade_regex(check: RegexCheck, answer: str) -> CheckOutcome:
     if match is None:
         return _fail("regex", "no match")
     return CheckOutcome(
+        level=LEVEL,
         grader="regex", passed=True, score=1.0, detail={"reason": "matched", "match": _clip(match.group(0))}
     )
 
@@ -128,7 +132,7 @@ def grade_json(check: JsonCheck, answer: str) -> CheckOutcome:
     if not ok:
         return _fail("json", _clip(where))
     if check.json_schema is None:
-        return CheckOutcome(grader="json", passed=True, score=1.0, detail={"reason": f"valid JSON ({where})"})
+        return CheckOutcome(level=LEVEL, grader="json", passed=True, score=1.0, detail={"reason": f"valid JSON ({where})"})
     try:
         validator_cls = jsonschema.validators.validator_for(check.json_schema)
         validator_cls.check_schema(check.json_schema)
@@ -140,5 +144,6 @@ def grade_json(check: JsonCheck, answer: str) -> CheckOutcome:
     if error is not None:
         return _fail("json", f"schema violation at {error.json_path}: {_clip(error.message)}")
     return CheckOutcome(
+        level=LEVEL,
         grader="json", passed=True, score=1.0, detail={"reason": f"valid JSON fitting the schema ({where})"}
     )

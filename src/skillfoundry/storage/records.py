@@ -98,6 +98,7 @@ class GradeRecord(Record):
     score: float
     detail_json: str
     infra_error: bool | None = None  # True: the grader, not the answer, failed (e.g. judge unreachable)
+    level: str  # the GradingLevel value: how strong a pass is in the environment that graded it
 
 
 class KernelBuildRecord(Record):

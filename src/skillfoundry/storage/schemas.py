@@ -123,6 +123,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("score", FLOAT, REQ),
         ("detail_json", STR, REQ),
         ("infra_error", BOOL, OPT),
+        ("level", STR, OPT),  # rows written before grading levels have none: "unknown"
     ),
     "kernel_builds": _schema(
         ("run_id", STR, REQ),
