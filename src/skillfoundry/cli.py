@@ -93,9 +93,12 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed for the split and sampling.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
+    task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
     from skillfoundry.flows.distill import distill, resumable
+    from skillfoundry.flows.prefect_server import prefect_api
+    from skillfoundry.flows.runners import TaskRunnerError, on_runner
 
     settings = settings_from(
         teacher=teacher,
@@ -109,11 +112,17 @@ def run(
         data_dir=data_dir,
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
+    try:
+        flow = on_runner(distill, task_runner)
+    except TaskRunnerError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
     rid = run_id or new_run_id()
     same_experiment(lambda: resumable(settings, rid, "distill"))
     console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")
     try:
-        result = distill(settings, rid)
+        with prefect_api():  # a local Prefect server that dies with this run, unless PREFECT_API_URL is set
+            result = flow(settings, rid)
     except ValueError as err:  # our errors are one-line ValueErrors naming the thing that is wrong
         errors.print(f"[red]error:[/red] run {rid} failed: {err}")
         raise typer.Exit(1) from None
@@ -140,19 +149,28 @@ def eval_skill(
     epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
+    task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
 ) -> None:
     """Evaluate an existing skill: students with and without it on its test cases; print the lift."""
     from skillfoundry.flows.evaluate_skill import evaluate_skill, resumable_eval
+    from skillfoundry.flows.prefect_server import prefect_api
+    from skillfoundry.flows.runners import TaskRunnerError, on_runner
 
     settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir)
     check_specs([*settings.students, *([settings.judge] if settings.judge else [])])
     if not (skill_dir / "SKILL.md").is_file():
         errors.print(f"[red]error:[/red] {skill_dir}: expected a skill folder containing SKILL.md")
         raise typer.Exit(2)
+    try:
+        flow = on_runner(evaluate_skill, task_runner)
+    except TaskRunnerError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
     rid = run_id or new_run_id()
     same_experiment(lambda: resumable_eval(skill_dir, settings, rid))
     try:
-        result = evaluate_skill(skill_dir, settings, rid)
+        with prefect_api():
+            result = flow(skill_dir, settings, rid)
     except ValueError as err:
         errors.print(f"[red]error:[/red] run {rid} failed: {err}")
         raise typer.Exit(1) from None
@@ -197,19 +215,106 @@ def serve() -> None:
 
 
 @app.command()
-def ui(port: Annotated[int, typer.Option(help="Port for the Prefect UI on 127.0.0.1.")] = 4200) -> None:
-    """Start a Prefect server with its UI on loopback (set PREFECT_API_URL to it to see runs there)."""
-    import os
-    import subprocess
-    import sys
+def ui(
+    port: Annotated[int, typer.Option(help="Port for the Prefect UI and API on 127.0.0.1.")] = 4200,
+    worker: Annotated[bool, typer.Option(help="Also start a worker for the work pool (runs deployments).")] = False,
+    pool: Annotated[str, typer.Option(help="Work pool the worker polls.")] = "skillfoundry",
+) -> None:
+    """Start a Prefect server with its UI on loopback (and a worker); both stop with this command."""
+    import asyncio
 
-    console.print(f"Prefect UI on http://127.0.0.1:{port}; in another shell: export PREFECT_API_URL=http://127.0.0.1:{port}/api")
-    raise typer.Exit(
-        subprocess.call(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=os.environ.copy(),
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from skillfoundry.flows.deploy import project_root
+    from skillfoundry.flows.prefect_server import PrefectServer, PrefectWorker
+    from skillfoundry.flows.zombies import ensure_zombie_automation
+    from skillfoundry.llm.servers import ServerError
+
+    try:
+        with PrefectServer(port=port, ui=True) as server:
+            with temporary_settings({PREFECT_API_URL: server.api_url}):
+                asyncio.run(ensure_zombie_automation())
+            console.print(
+                f"Prefect UI on {server.base_url}; in another shell: export PREFECT_API_URL={server.api_url}",
+                soft_wrap=True,
+            )
+            if worker:
+                with PrefectWorker(pool, server.api_url, workdir=project_root()) as running:
+                    console.print(f"worker polling pool {pool} (log {running.log_path})")
+                    server.wait()
+            else:
+                server.wait()
+    except ServerError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@app.command()
+def deploy(
+    prefect_file: Annotated[Path | None, typer.Option(help="The prefect.yaml to deploy (default: the project's).")] = None,
+) -> None:
+    """Create the work pool if missing and register the deployments of prefect.yaml on the configured Prefect API."""
+    import asyncio
+
+    from skillfoundry.flows.deploy import PROJECT_FILE, DeployError, pools_of, project_root
+    from skillfoundry.flows.deploy import deploy as register
+    from skillfoundry.flows.prefect_server import configured_api_url
+    from skillfoundry.flows.zombies import AUTOMATION_NAME, ensure_zombie_automation
+
+    api_url = configured_api_url()
+    if not api_url:
+        errors.print(
+            "[red]error:[/red] PREFECT_API_URL is not set: start a server (`skillfoundry ui`) and export the URL it prints"
         )
-    )
+        raise typer.Exit(2)
+    path = prefect_file or project_root() / PROJECT_FILE
+    try:
+        created = register(path, api_url)
+    except DeployError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(1) from None
+    for pool in created:
+        console.print(f"created work pool {pool} (process)")
+    if asyncio.run(ensure_zombie_automation()):
+        console.print(f"created automation {AUTOMATION_NAME!r}")
+    console.print(f"registered the deployments of {path} on {api_url}", soft_wrap=True)
+    for pool in pools_of(path):
+        console.print(
+            f"start a worker: SKILLFOUNDRY_HOME={path.parent} PREFECT_API_URL={api_url} prefect worker start --pool {pool}"
+            f"  (or: skillfoundry ui --worker)",
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def lineage(
+    skill_id: Annotated[str, typer.Argument(help="A skill version id (as printed by `run` and stored in skills).")],
+    data_dir: Annotated[Path | None, typer.Option(help="Where the Parquet tables are.")] = None,
+) -> None:
+    """Print where a skill came from and where it went: trace -> skill -> refinements -> evaluations."""
+    from rich.tree import Tree
+
+    from skillfoundry.storage.lineage import skill_lineage
+
+    found = guarded(lambda: skill_lineage(resolve_data_dir(data_dir), skill_id))
+
+    def add(node: Tree, version_id: str) -> None:
+        version = next(v for v in found.versions if v.skill_id == version_id)
+        mark = " [bold](asked)[/bold]" if version.skill_id == found.skill_id else ""
+        kind = "skill" if version.parent_skill_id is None else "refinement"
+        branch = node.add(f"{kind} {version.skill_id} {version.name} round {version.round}{mark}")
+        for trace in version.traces:
+            branch.add(f"trace {trace}")
+        for evaluation in version.evaluations:
+            branch.add(f"evaluation {evaluation}")
+        for child in found.children(version.skill_id):
+            add(branch, child.skill_id)
+
+    tree = Tree(f"lineage of skill {skill_id}")
+    add(tree, found.versions[0].skill_id)
+    console.print(tree, soft_wrap=True)
 
 
 register_storage(app)

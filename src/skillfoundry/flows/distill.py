@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from skillfoundry.config import Settings
 from skillfoundry.domain import cuda
 from skillfoundry.evaluation import CaseRef, Sampling
+from skillfoundry.flows.naming import distill_run_name
+from skillfoundry.flows.publish import publish_run
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
 from skillfoundry.kernels.problems.model import Problem
@@ -160,12 +162,14 @@ def train_failures(settings: Settings, run_id: str, skill_id: str, cases: list[C
     return rate, failures[:4]
 
 
-@flow(name="distill")
+@flow(name="distill", flow_run_name=distill_run_name)
 def distill(settings: Settings, run_id: str) -> DistillResult:
     """Teacher trace -> skill -> (refinement on train) -> students with/without skill on test -> lift."""
     stored = resumable(settings, run_id, "distill")  # before the run row: a refused resume records nothing
     with recorded_run(settings, run_id, "distill"):
-        return _distill(settings, run_id, stored)
+        result = _distill(settings, run_id, stored)
+    publish_run(settings.data_dir, run_id, result.skill_id, Path(result.skill_dir), result.lift)
+    return result
 
 
 def stored_skill(data_dir: Path, record: SkillRecord) -> Skill:

@@ -10,6 +10,8 @@ from skillfoundry.config import Settings
 from skillfoundry.domain import cuda
 from skillfoundry.evaluation import Sampling
 from skillfoundry.flows.distill import DistillResult, RunConfigError, check_cases, evaluate, resumable
+from skillfoundry.flows.naming import evaluate_run_name
+from skillfoundry.flows.publish import publish_run
 from skillfoundry.flows.run_status import recorded_run
 from skillfoundry.kernels.problems import list_problems
 from skillfoundry.llm.servers import serving
@@ -53,7 +55,7 @@ def resumable_eval(skill_dir: Path, settings: Settings, run_id: str) -> Skill:
     return skill
 
 
-@flow(name="evaluate-skill")
+@flow(name="evaluate-skill", flow_run_name=evaluate_run_name)
 def evaluate_skill(skill_dir: Path, settings: Settings, run_id: str) -> DistillResult:
     """Load a skill, store it, answer its test cases with and without it, and summarise the lift."""
     skill = resumable_eval(skill_dir, settings, run_id)  # before the run row: a refused resume records nothing
@@ -81,4 +83,5 @@ def evaluate_skill(skill_dir: Path, settings: Settings, run_id: str) -> DistillR
         steps.compact(settings.data_dir)
         lift = summarize(settings.data_dir, run_id)
     skill_path = settings.data_dir / "skill_folders" / record.skill_id / skill.name
+    publish_run(settings.data_dir, run_id, record.skill_id, skill_path, lift)
     return DistillResult(run_id=run_id, skill_id=record.skill_id, skill_dir=str(skill_path), lift=lift)

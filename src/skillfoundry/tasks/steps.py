@@ -12,6 +12,7 @@ from prefect.runtime import task_run
 
 from skillfoundry import capture, evaluation
 from skillfoundry.evaluation import CaseRef, Sampling
+from skillfoundry.flows.retry import retry_if_transient
 from skillfoundry.grading.grade import GradingContext
 from skillfoundry.grading.llm_judge import make_judge
 from skillfoundry.ids import canonical_json, content_id
@@ -78,7 +79,7 @@ def teacher_call_trace(
     )
 
 
-@task(name="capture-trace", cache_policy=NO_CACHE)
+@task(name="capture-trace", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=retry_if_transient)
 def capture_trace(
     endpoint: Endpoint, problem_id: str, *, run_id: str, data_dir: Path, cache_dir: Path, max_turns: int, max_tokens: int
 ) -> TraceRecord:
@@ -202,7 +203,7 @@ def store_cases(cases: list[TestCase], *, skill_name: str, run_id: str, data_dir
     return refs
 
 
-@task(name="generate", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+@task(name="generate", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=retry_if_transient)
 def generate(
     endpoint: Endpoint,
     cases: list[CaseRef],
