@@ -1,7 +1,7 @@
 """Compile benchmark on the kernel problem suite's reference solutions.
 
 Run: ``python benchmarks/bench_compile.py [--repeat 3]``. Prints, side by side from one run:
-  1. process pool of 2 vs serial compile throughput (target >= 1.7x),
+  1. a pool of 2 compile subprocesses vs serial compile throughput (target >= 1.7x),
   2. cache hit vs cold compile (target >= 100x),
   3. NVRTC in process vs an ``nvcc`` subprocess on the same sources (when nvcc is on PATH).
 It is a measurement, not a test.
@@ -68,7 +68,7 @@ def bench_cache(sources: list[str]) -> tuple[list[float], list[float]]:
 
 
 def bench_nvcc(sources: list[str], nvcc: str) -> tuple[list[float], list[float]]:
-    """Per source: NVRTC in-process seconds vs ``nvcc -cubin`` subprocess seconds, same flags (sm_90)."""
+    """Per source: NVRTC (in its limited subprocess) seconds vs ``nvcc -cubin`` subprocess seconds, same flags."""
     nvrtc_s, nvcc_s = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i, source in enumerate(sources):
@@ -90,7 +90,7 @@ def main() -> None:
     print(f"NVRTC {toolkit_version()}, {len(sources)} reference solutions x {len(ARCHS)} archs = {n} compiles")
 
     pool = bench_pool(sources, args.repeat)
-    print("\n1. process pool vs serial (wall seconds for the whole suite, best of repeats)")
+    print("\n1. pool of compile subprocesses vs serial (wall seconds for the whole suite, best of repeats)")
     print(f"   serial            {pool['serial']:8.3f} s   {n / pool['serial']:7.1f} compiles/s")
     print(f"   pool=2, cold start{pool['pool_cold']:8.3f} s   {n / pool['pool_cold']:7.1f} compiles/s")
     print(f"   pool=2, warm      {pool['pool_warm']:8.3f} s   {n / pool['pool_warm']:7.1f} compiles/s")

@@ -12,6 +12,7 @@ import argparse
 import os
 import time
 
+from skillfoundry.llm.retry import RetryPolicy
 from skillfoundry.llm.servers import LlamaServer
 from skillfoundry.llm.spec import Endpoint, ModelSpec
 from skillfoundry.llm.student import ChatRequest, ChatResult, complete_batch_sync
@@ -29,7 +30,8 @@ def requests(n: int, max_tokens: int) -> list[ChatRequest]:
 
 def run_level(endpoint: Endpoint, concurrency: int, n: int, max_tokens: int) -> tuple[float, list[ChatResult]]:
     started = time.monotonic()
-    results = complete_batch_sync(endpoint, requests(n, max_tokens), concurrency=concurrency, timeout_s=600)
+    results = complete_batch_sync(endpoint, requests(n, max_tokens), concurrency=concurrency,
+                                  policy=RetryPolicy(timeout_s=600))
     return time.monotonic() - started, results
 
 

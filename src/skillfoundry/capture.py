@@ -6,7 +6,6 @@ from pathlib import Path
 
 from skillfoundry.domain import cuda
 from skillfoundry.ids import canonical_json, content_id
-from skillfoundry.kernels.problems import Problem
 from skillfoundry.llm.spec import Endpoint
 from skillfoundry.llm.teacher import AgentTrace, run_agent
 from skillfoundry.storage.records import TraceRecord
@@ -14,7 +13,7 @@ from skillfoundry.storage.records import TraceRecord
 
 def capture_trace(
     endpoint: Endpoint,
-    problem: Problem,
+    problem: cuda.SuiteProblem,
     *,
     run_id: str,
     max_turns: int,

@@ -14,8 +14,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from skillfoundry.config import Settings
+from skillfoundry.export.cli import app as export_app
 from skillfoundry.flows.prefect_env import apply_prefect_defaults
+from skillfoundry.kernelbench.cli import register as register_kernelbench
 from skillfoundry.kernels.cli import app as kernels_app
+from skillfoundry.llm.cli import app as trace_app
 from skillfoundry.llm.spec import ModelSpec, ModelSpecError
 from skillfoundry.report.format import lift_block
 from skillfoundry.skills.cli import app as skills_app
@@ -30,8 +33,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+register_kernelbench(kernels_app)
 app.add_typer(kernels_app, name="kernels", help="CUDA problem suite, NVRTC compile and kernel checks.")
 app.add_typer(skills_app, name="skills", help="Validate, import and export Agent Skills.")
+app.add_typer(export_app, name="export", help="Export stored runs in other tools' formats (inspect_ai logs).")
+app.add_typer(trace_app, name="trace", help="Import teacher traces (a Claude Code session).")
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -67,6 +73,17 @@ def check_specs(specs: list[str]) -> None:
         raise typer.Exit(2) from None
 
 
+def check_suite(settings: Settings) -> None:
+    """The kernel suite must exist before anything starts; else a one-line error."""
+    from skillfoundry.domain.cuda import suite_problems
+
+    try:
+        suite_problems(settings.suite, settings.data_dir)
+    except ValueError as err:
+        errors.print(f"[red]error:[/red] --suite: {escape(str(err))}")
+        raise typer.Exit(2) from None
+
+
 def same_experiment(check: Callable[[], object]) -> None:
     """A reused run id must name the same experiment: else a one-line error and exit 2 before anything runs."""
     from skillfoundry.flows.distill import RunConfigError
@@ -92,8 +109,11 @@ def run(
     refine_rounds: Annotated[int | None, typer.Option(help="Refinement rounds on the train split.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and sampling.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
+    suite: Annotated[str | None, typer.Option(help="Kernel problem suite: native, or an imported KernelBench level (kernelbench-l1).")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
     task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again instead of serving seeded requests from the response cache.")] = False,
+    budget_usd: Annotated[float | None, typer.Option(help="Stop the run before it spends more than this many USD (resume it to finish).")] = None,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
     from skillfoundry.flows.distill import distill, resumable
@@ -110,8 +130,12 @@ def run(
         refine_rounds=refine_rounds,
         seed=seed,
         data_dir=data_dir,
+        suite=suite,
+        response_cache=False if no_cache else None,
+        budget_usd=budget_usd,
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
+    check_suite(settings)
     try:
         flow = on_runner(distill, task_runner)
     except TaskRunnerError as err:
@@ -150,13 +174,15 @@ def eval_skill(
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
     task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again instead of serving seeded requests from the response cache.")] = False,
 ) -> None:
     """Evaluate an existing skill: students with and without it on its test cases; print the lift."""
     from skillfoundry.flows.evaluate_skill import evaluate_skill, resumable_eval
     from skillfoundry.flows.prefect_server import prefect_api
     from skillfoundry.flows.runners import TaskRunnerError, on_runner
 
-    settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir)
+    settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir,
+                             response_cache=False if no_cache else None)
     check_specs([*settings.students, *([settings.judge] if settings.judge else [])])
     if not (skill_dir / "SKILL.md").is_file():
         errors.print(f"[red]error:[/red] {skill_dir}: expected a skill folder containing SKILL.md")

@@ -102,8 +102,11 @@ def to_generations(
     planned: Sequence[Planned],
     results: Sequence[ChatResult],
     sampling_key: str,
+    *,
+    server: str | None = None,
 ) -> list[GenerationRecord]:
-    """Pair each planned request with its result (same order) into generation rows."""
+    """Pair each planned request with its result (same order) into generation rows; ``server`` names
+    the software that answered (name and version)."""
     rows = []
     for p, r in zip(planned, results, strict=True):
         rows.append(
@@ -123,6 +126,9 @@ def to_generations(
                 latency_s=r.latency_s,
                 error=r.error,
                 error_kind=r.error_kind,
+                server=server,
+                cached_tokens=r.cached_tokens,
+                cost_usd=r.cost_usd,
             )
         )
     return rows

@@ -193,3 +193,50 @@ def test_ptxas_log_parsing(name: str, nums: tuple[int, ...]):
 def test_log_parsers_never_raise(text: str):
     parse_resources(text)
     parse_diagnostics(text)
+
+
+# -- untrusted sources: preflight, isolation, scrubbed logs ---------------------------------------
+def test_host_includes_are_refused_before_compiling_and_never_echoed(tmp_path: Path):
+    secret = tmp_path / "secret.h"
+    secret.write_text("TOP SECRET LINE\n")
+    for source in (f'#include "{secret}"\n', f"#include <{secret}>\n", f'#define F "{secret}"\n#include F\n'):
+        build = compile_cuda(source, arch="sm_90", cache_dir=tmp_path / "c")
+        assert not build.ok and "refused before compiling" in build.log
+        assert "TOP SECRET" not in build.log
+
+
+def test_scrub_log_keeps_the_program_and_cuda_headers_and_withholds_other_files():
+    from skillfoundry.kernels.compile import include_dirs
+    from skillfoundry.kernels.preflight import scrub_log
+
+    root = include_dirs()[0]
+    log = (
+        'kernel.cu(3): error: identifier "x" is undefined\n  x = 1;\n  ^\n\n'
+        "/etc/passwd(1): error: expected a declaration\n  root:x:0:0:root:/root:/bin/bash\n  ^\n\n"
+        f"{root}/cuda_fp16.h(10): warning: something\n  half h;\n\n"
+        '2 errors detected in the compilation of "kernel.cu".'
+    )
+    clean = scrub_log(log, ["kernel.cu"], include_dirs())
+    assert 'kernel.cu(3): error: identifier "x" is undefined' in clean and "  x = 1;" in clean
+    assert "root:" not in clean and "/etc/passwd" not in clean and "<file outside the program>(1)" in clean
+    assert "<cuda>/cuda_fp16.h(10)" in clean and str(root) not in clean
+    assert clean.endswith('2 errors detected in the compilation of "kernel.cu".')
+
+
+def test_nul_and_invalid_utf8_are_refused_not_truncated(tmp_path: Path):
+    for source in (ADD + "\x00__device__ int hidden;\n", ADD + "// \ufffd\n", ADD + "// \udcff\n"):
+        build = compile_cuda(source, arch="sm_90", cache_dir=tmp_path)
+        assert not build.ok and "refused before compiling" in build.log
+
+
+def test_a_compile_over_its_limits_fails_and_the_caller_survives(tmp_path: Path):
+    from skillfoundry.kernels.nvrtc_child import CompileLimits
+
+    bomb = (
+        "template<int N, unsigned M> struct F { static constexpr unsigned v = F<N-1, M*2u>::v + F<N-1, M*2u+1u>::v; };\n"
+        "template<unsigned M> struct F<0, M> { static constexpr unsigned v = M; };\n"
+        "__device__ const unsigned q = F<40, 1u>::v;\n"
+    )
+    build = compile_cuda(bomb, arch="sm_90", cache_dir=tmp_path, limits=CompileLimits(cpu_s=2, wall_s=30))
+    assert not build.ok and ("compile stopped" in build.log or "out of memory" in build.log)
+    assert compile_cuda(ADD, arch="sm_90", cache_dir=tmp_path).ok  # and the next compile works

@@ -61,7 +61,7 @@ def test_device_arch():
 @pytest.mark.skipif(available(), reason="checks the no-GPU answer")
 def test_run_candidate_without_gpu_says_so():
     run = run_candidate(VECTOR_ADD, VECTOR_ADD.solution_source)
-    assert run.error_kind == "no_gpu" and not run.correct
+    assert run.error_kind == "infrastructure" and "no GPU" in (run.error or "") and not run.correct
 
 
 # -- compare ----------------------------------------------------------------------------------
@@ -334,3 +334,89 @@ def test_worker_without_a_gpu_reports_a_harness_error(tmp_path: Path):
     run = run_candidate(VECTOR_ADD, VECTOR_ADD.solution_source, device=fake, cache_dir=tmp_path, timeout_s=120)
     assert run.error_kind == "infrastructure" and run.arch == "sm_90" and not run.correct
     assert run.shapes == []
+
+
+# -- launch guard, fault classification (pure logic, on CPU tensors) -----------------------------
+def test_launch_guard_repoisons_outputs_and_sees_written_inputs():
+    from skillfoundry.kernels.gpu.harness import LaunchGuard, prepare
+
+    inputs, buffers, _ = prepare(VECTOR_ADD, SMALL, seed=3, device="cpu")
+    guard = LaunchGuard(VECTOR_ADD, SMALL, inputs, buffers)
+    seen_before: list[bool] = []
+
+    def honest() -> None:
+        seen_before.append(bool(torch.isnan(buffers["out"]).all()))
+        buffers["out"].copy_(inputs["a"] + inputs["b"])
+
+    for _ in range(3):
+        guard.before()
+        honest()
+        guard.after()
+    assert seen_before == [True, True, True]  # poisoned again before every launch, not only the first
+    assert guard.mutated() == [] and guard.launches == 3
+
+    def writes_b_once() -> None:
+        if guard.launches == 4:  # the second launch of this loop
+            inputs["b"][0] += 1.0
+        honest()
+
+    for _ in range(3):
+        guard.before()
+        writes_b_once()
+        guard.after()
+    assert guard.mutated() == ["b"]
+
+
+def test_worker_exceptions_are_classified_by_whose_fault_they_are():
+    from skillfoundry.kernels.gpu.launch import CandidateError
+    from skillfoundry.kernels.gpu.worker import LoadError, classify_exception
+
+    assert classify_exception(LoadError("entry vector_add: CUDA_ERROR_NOT_FOUND"), True) == "load"
+    assert classify_exception(CandidateError("launch: CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES"), True) == "fault"
+    illegal = RuntimeError("CUDA error: an illegal memory access was encountered")
+    assert classify_exception(illegal, True) == "fault"
+    assert classify_exception(illegal, False) == "infrastructure"
+    oom = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert classify_exception(oom, True) == "fault"
+    assert classify_exception(oom, False) == "infrastructure"
+    assert classify_exception(KeyError("shape"), True) == "infrastructure"  # a harness bug stays the harness's
+
+
+def test_finished_workers_are_classified_by_how_far_they_got():
+    from skillfoundry.kernels.gpu.protocol import Events
+    from skillfoundry.kernels.gpu.runner import classify
+
+    gpu = GpuInfo(name="NVIDIA H100", compute_capability=(9, 0))
+    reached = Events(gpu=gpu)
+    assert classify(Events(), None, "no progress for 130 s during start-up")[0] == "infrastructure"
+    assert classify(reached, None, "no progress for 40 s during correctness[0] (hung kernel?)")[0] == "timeout"
+    assert classify(Events(), 1, None)[0] == "infrastructure"  # died before the GPU: torch/driver missing
+    assert classify(reached, -11, None)[0] == "crash"
+    assert classify(Events(gpu=gpu, error_kind="fault", error="illegal address"), 3, None) == (
+        "fault",
+        "illegal address",
+    )
+    assert classify(Events(gpu=gpu, done=True), 0, None) == (None, None)
+
+
+def test_worker_without_torch_reports_an_infrastructure_error(tmp_path: Path):
+    result = tmp_path / "events.jsonl"
+    job = {
+        "problem_id": "vector_add",
+        "cubin_path": str(tmp_path / "k.cubin"),
+        "result_path": str(result),
+        "shape_indices": [0],
+    }
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "torch.py").write_text("raise ImportError('no torch here')\n")
+    env = {"PYTHONPATH": f"{blocker}:{Path(__file__).resolve().parents[2] / 'src'}", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "skillfoundry.kernels.gpu.worker"],
+        input=json.dumps(job).encode(),
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    events = parse_events(result.read_text().splitlines())
+    assert proc.returncode == 4 and events.error_kind == "infrastructure" and "no torch here" in (events.error or "")

@@ -18,6 +18,7 @@ import skillfoundry
 from skillfoundry.config import Settings
 from skillfoundry.llm import servers
 from skillfoundry.llm.llama_build import ENV_OVERRIDE
+from skillfoundry.llm.retry import RetryPolicy
 from skillfoundry.llm.servers import LlamaServer, serving
 from skillfoundry.llm.spec import Endpoint, ModelSpec
 from skillfoundry.llm.structured import generate_structured
@@ -37,7 +38,7 @@ class CityFact(BaseModel):
 def test_student_batch_returns_texts_and_tokens(local_endpoint: Endpoint) -> None:
     requests = [ChatRequest(key=f"q{i}", system="Answer in one sentence.", prompt=f"Name a color number {i}.",
                             temperature=0.7, max_tokens=24, seed=i) for i in range(6)]
-    results = complete_batch_sync(local_endpoint, requests, concurrency=4, timeout_s=120)
+    results = complete_batch_sync(local_endpoint, requests, concurrency=4, policy=RetryPolicy(timeout_s=120))
     assert [r.key for r in results] == [r.key for r in requests]
     for result in results:
         assert result.error is None and result.text.strip()
@@ -81,6 +82,9 @@ def test_serving_starts_one_llama_server_for_all_local_specs(llama_binary: Path,
         assert len(started) == 1 and isinstance(next(iter(started)), LlamaServer)
         assert list(endpoints) == [local, remote]
         assert endpoints[remote].base_url == "http://127.0.0.1:9"
+        assert endpoints[remote].server == "openai-compatible"  # nothing answers there to name itself
+        assert endpoints[local].slots == 2
+        assert (endpoints[local].server or "").startswith("llama-server b") and "llama-cpp-python 0." in endpoints[local].server
         url = endpoints[local].base_url
         assert url and urllib.request.urlopen(url + "/health").status == 200
     assert set(servers._LIVE) == before and not _port_open(url)

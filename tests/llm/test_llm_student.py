@@ -5,11 +5,16 @@ from __future__ import annotations
 import pytest
 from scripted_api import Reply, ScriptedServer, chat_completion, message
 
+from skillfoundry.llm.retry import RetryPolicy
 from skillfoundry.llm.servers import free_port
 from skillfoundry.llm.spec import Endpoint, ModelSpec
 from skillfoundry.llm.student import ChatRequest, complete_batch_sync
 
 FAST_RETRY = {"retry-after-ms": "5"}
+
+
+def policy(timeout_s: float = 10, max_retries: int = 3) -> RetryPolicy:
+    return RetryPolicy(timeout_s=timeout_s, attempts=max_retries + 1, backoff_s=0.01)
 
 
 def requests(n: int) -> list[ChatRequest]:
@@ -19,7 +24,7 @@ def requests(n: int) -> list[ChatRequest]:
 def test_openai_results_keep_order_and_tokens(scripted: ScriptedServer) -> None:
     scripted.add(*(Reply(body=chat_completion(f"answer {i}", prompt_tokens=10 + i, completion_tokens=3))
                    for i in range(3)))
-    results = complete_batch_sync(scripted.endpoint("vllm:m", "openai"), requests(3), concurrency=1, timeout_s=10)
+    results = complete_batch_sync(scripted.endpoint("vllm:m", "openai"), requests(3), concurrency=1, policy=policy(10))
     assert [r.key for r in results] == ["k0", "k1", "k2"]
     assert [r.text for r in results] == ["answer 0", "answer 1", "answer 2"]
     assert [r.input_tokens for r in results] == [10, 11, 12] and all(r.error is None for r in results)
@@ -35,13 +40,12 @@ def test_retries_then_success_and_persistent_500(scripted: ScriptedServer) -> No
         Reply(503, {"error": "busy"}, FAST_RETRY),
         Reply(body=chat_completion("finally", prompt_tokens=4, completion_tokens=1)),
     )
-    [ok] = complete_batch_sync(scripted.endpoint("vllm:m", "openai"), requests(1), concurrency=1, timeout_s=10,
-                               max_retries=2)
+    [ok] = complete_batch_sync(scripted.endpoint("vllm:m", "openai"), requests(1), concurrency=1, policy=policy(10, 2))
     assert (ok.text, ok.error_kind, len(scripted.requests)) == ("finally", None, 3)
 
     scripted.add(*(Reply(500, {"error": "boom"}, FAST_RETRY) for _ in range(3)))
     [failed] = complete_batch_sync(scripted.endpoint("vllm:m", "openai"), requests(1), concurrency=1,
-                                   timeout_s=10, max_retries=2)
+                                   policy=policy(10, 2))
     assert failed.error_kind == "server_error" and "500" in (failed.error or "")
     assert len(scripted.requests) == 6 and "\n" not in (failed.error or "")
 
@@ -50,7 +54,7 @@ def test_retries_then_success_and_persistent_500(scripted: ScriptedServer) -> No
 def test_status_classification(scripted: ScriptedServer, status: int, kind: str) -> None:
     scripted.add(Reply(status, {"error": "no"}, FAST_RETRY))
     [result] = complete_batch_sync(scripted.endpoint("vllm:m", "openai"), requests(1), concurrency=1,
-                                   timeout_s=10, max_retries=0)
+                                   policy=policy(10, 0))
     assert result.error_kind == kind and result.text == ""
 
 
@@ -60,7 +64,7 @@ def test_timeout_is_per_request_and_batch_survives(scripted: ScriptedServer) -> 
         Reply(body=chat_completion("fast", prompt_tokens=1, completion_tokens=1)),
     )
     slow, fast = complete_batch_sync(scripted.endpoint("vllm:m", "openai"), requests(2), concurrency=1,
-                                     timeout_s=0.5, max_retries=0)
+                                     policy=policy(0.5, 0))
     assert slow.error_kind == "timeout" and "timeout" in (slow.error or "")
     assert fast.text == "fast" and fast.error is None
 
@@ -68,7 +72,7 @@ def test_timeout_is_per_request_and_batch_survives(scripted: ScriptedServer) -> 
 def test_connection_refused() -> None:
     endpoint = Endpoint(spec=ModelSpec.parse("vllm:m"), api="openai",
                         base_url=f"http://127.0.0.1:{free_port()}", model="m")
-    [result] = complete_batch_sync(endpoint, requests(1), concurrency=1, timeout_s=5, max_retries=0)
+    [result] = complete_batch_sync(endpoint, requests(1), concurrency=1, policy=policy(5, 0))
     assert result.error_kind == "connection"
 
 
@@ -78,7 +82,7 @@ def test_anthropic_students_share_the_result_shape(scripted: ScriptedServer) -> 
         Reply(body=message([{"type": "text", "text": "hello"}], "end_turn", input_tokens=7, output_tokens=2)),
     )
     [result] = complete_batch_sync(scripted.endpoint("anthropic:claude-haiku-4-5", "anthropic"), requests(1),
-                                   concurrency=4, timeout_s=10, max_retries=2)
+                                   concurrency=4, policy=policy(10, 2))
     assert (result.text, result.input_tokens, result.output_tokens, result.finish_reason) == ("hello", 7, 2, "end_turn")
     body = scripted.requests[-1].body
     assert body["system"] == "Be brief." and body["messages"] == [{"role": "user", "content": "Say 0"}]
@@ -86,4 +90,4 @@ def test_anthropic_students_share_the_result_shape(scripted: ScriptedServer) -> 
 
 def test_concurrency_must_be_positive(scripted: ScriptedServer) -> None:
     with pytest.raises(ValueError, match="concurrency=0"):
-        complete_batch_sync(scripted.endpoint("vllm:m", "openai"), requests(1), concurrency=0, timeout_s=1)
+        complete_batch_sync(scripted.endpoint("vllm:m", "openai"), requests(1), concurrency=0, policy=policy(1))

@@ -62,11 +62,17 @@ def test_tool_call_then_answer_with_retry_and_cost(scripted: ScriptedServer) -> 
     first, last = scripted.requests[1].body, scripted.requests[2].body
     assert scripted.requests[2].path == "/v1/messages"
     assert first["tools"] == [{"name": "add", "description": "Add two integers.", "input_schema": ADD_SCHEMA}]
-    assert first["system"] == "You add numbers." and first["temperature"] == 0.2
+    # prompt caching: a breakpoint on the system prompt (tools + system) and on the newest message
+    assert first["system"] == [{"type": "text", "text": "You add numbers.", "cache_control": {"type": "ephemeral"}}]
+    assert first["temperature"] == 0.2 and "thinking" not in first
     result = last["messages"][-1]
     assert result == {"role": "user", "content": [
-        {"type": "tool_result", "tool_use_id": "tu_1", "content": "5", "is_error": False}]}
-    assert trace.messages == [*last["messages"], {"role": "assistant", "content": [text("2+3 = 5")]}]
+        {"type": "tool_result", "tool_use_id": "tu_1", "content": "5", "is_error": False,
+         "cache_control": {"type": "ephemeral"}}]}
+    assert [b.get("cache_control") for m in last["messages"][:-1] for b in m["content"]] == [None] * 3
+    sent = [*last["messages"][:-1], {"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "tu_1", "content": "5", "is_error": False}]}]
+    assert trace.messages == [*sent, {"role": "assistant", "content": [text("2+3 = 5")]}]  # no breakpoints kept
     json.dumps(trace.model_dump())  # the whole trace is JSON-able
 
 
@@ -108,3 +114,31 @@ def test_tool_serialisation_excludes_the_function() -> None:
     tool = add_tool([])
     assert tool.model_dump() == {"name": "add", "description": "Add two integers.", "input_schema": ADD_SCHEMA}
     assert tool.call({"a": 1, "b": 2}) == ("3", False)
+
+
+def test_extended_thinking_is_sent_and_recorded_and_cache_tokens_priced(scripted: ScriptedServer) -> None:
+    thinking = {"type": "thinking", "thinking": "2 and 3 make 5.", "signature": "sig"}
+    reply = message([thinking, text("5")], "end_turn", input_tokens=10, output_tokens=40)
+    reply["usage"].update(cache_creation_input_tokens=1000, cache_read_input_tokens=3000)
+    scripted.add(Reply(body=reply))
+    trace = run_agent(scripted.endpoint("anthropic:claude-opus-4-8", "anthropic"), system="S", prompt="2+3?",
+                      tools=[], max_turns=2, max_tokens=256, temperature=0.2, thinking_tokens=1024)
+    body = scripted.requests[0].body
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 1024} and body["max_tokens"] == 256 + 1024
+    assert "temperature" not in body  # thinking requires the default temperature
+    assert trace.messages[-1]["content"][0] == thinking and trace.final_text == "5"
+    price = CLAUDE_PRICES["claude-opus-4-8"]
+    billed = 10 + 1.25 * 1000 + 0.1 * 3000
+    assert trace.input_tokens == 4010
+    assert trace.cost_usd == pytest.approx((billed * price.input_per_mtok + 40 * price.output_per_mtok) / 1e6)
+
+
+def test_no_thinking_or_cache_fields_for_models_without_them(scripted: ScriptedServer) -> None:
+    scripted.add(Reply(body=message([text("5")], "end_turn", input_tokens=1, output_tokens=1)),
+                 Reply(body=message([text("5")], "end_turn", input_tokens=1, output_tokens=1)))
+    run_agent(scripted.endpoint("anthropic:claude-3-5-haiku", "anthropic"), system="S", prompt="2+3?", tools=[],
+              max_turns=1, max_tokens=64, thinking_tokens=1024)
+    assert "thinking" not in scripted.requests[0].body and scripted.requests[0].body["max_tokens"] == 64
+    run_agent(scripted.endpoint("openai:m@http://127.0.0.1:1/v1", "anthropic"), system="S", prompt="2+3?", tools=[],
+              max_turns=1, max_tokens=64)
+    assert scripted.requests[1].body["system"] == "S"  # a local /v1/messages server gets plain fields

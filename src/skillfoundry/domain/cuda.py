@@ -8,8 +8,10 @@ from pathlib import Path
 
 from skillfoundry.grading.kernel import grade_kernel
 from skillfoundry.ids import content_id
+from skillfoundry.kernelbench.grade import grade_kernelbench
+from skillfoundry.kernelbench.problems import KBProblem, get_kb_problem, is_kernelbench_id, load_suite
 from skillfoundry.kernels.compile import compile_cuda
-from skillfoundry.kernels.problems import Problem
+from skillfoundry.kernels.problems import Problem, get_problem, list_problems
 from skillfoundry.kernels.static_checks import run_static_checks
 from skillfoundry.llm.teacher import Tool
 from skillfoundry.skills.model import KernelCheck, TestCase
@@ -23,26 +25,46 @@ TEACHER_SYSTEM = (
 
 HARNESS_NOTES = (
     "Kernels are compiled with NVRTC (no host code is compiled or run). Exactly the entry points named in "
-    "the task must exist, declared extern \"C\" __global__. The harness allocates inputs and outputs, "
+    'the task must exist, declared extern "C" __global__. The harness allocates inputs and outputs, '
     "poisons outputs with NaN, launches the kernel with the grid and block given in the task, and compares "
     "against a PyTorch reference with dtype-aware tolerances over several random inputs and shapes. Host "
     "APIs (streams, device management, torch, cuBLAS) and timer reads are rejected by static checks."
 )
 
 
+KB_HARNESS_NOTES = (
+    "The answer is a Python module defining ModelNew whose CUDA comes in through load_inline. It is never "
+    "run while grading on a CPU: its Python is analysed statically, the __global__/__device__ code is compiled "
+    "with NVRTC and checked (no timers, no writable device globals), and the C++ wrapper may only allocate and "
+    "launch kernels. Calling Model, torch operators or tensor arithmetic in forward, or caching outputs, fails."
+)
+NATIVE_SUITE = "native"
+SuiteProblem = Problem | KBProblem
+
+
+def suite_problems(suite: str, data_dir: Path) -> list[SuiteProblem]:
+    """The problems of a suite: the built-in one ('native') or an imported KernelBench level ('kernelbench-l1')."""
+    if suite == NATIVE_SUITE:
+        return list(list_problems())
+    return list(load_suite(data_dir, suite).problems)
+
+
+def lookup_problem(problem_id: str, data_dir: Path) -> SuiteProblem:
+    """A problem of any suite by id."""
+    return get_kb_problem(data_dir, problem_id) if is_kernelbench_id(problem_id) else get_problem(problem_id)
+
+
 def split_problems(
-    problems: Sequence[Problem], *, seed: int, n_train: int, n_test: int
-) -> tuple[list[Problem], list[Problem]]:
+    problems: Sequence[SuiteProblem], *, seed: int, n_train: int, n_test: int
+) -> tuple[list[SuiteProblem], list[SuiteProblem]]:
     """A deterministic seeded split: train problems first, then held-out test problems (disjoint)."""
     if n_train + n_test > len(problems):
-        raise ValueError(
-            f"cases: asked for {n_train} train + {n_test} test problems, the suite has {len(problems)}"
-        )
+        raise ValueError(f"cases: asked for {n_train} train + {n_test} test problems, the suite has {len(problems)}")
     ordered = sorted(problems, key=lambda p: content_id(seed, p.id))
     return ordered[:n_train], ordered[n_train : n_train + n_test]
 
 
-def problem_case(problem: Problem, split: str) -> TestCase:
+def problem_case(problem: SuiteProblem, split: str) -> TestCase:
     """A test case asking for ``problem``'s kernel, graded by the kernel check."""
     return TestCase(
         id=problem.id,
@@ -54,12 +76,38 @@ def problem_case(problem: Problem, split: str) -> TestCase:
     )
 
 
-def teacher_prompt(problem: Problem) -> str:
-    return f"{problem.prompt}\n\nHarness notes: {HARNESS_NOTES}"
+def teacher_prompt(problem: SuiteProblem) -> str:
+    notes = KB_HARNESS_NOTES if isinstance(problem, KBProblem) else HARNESS_NOTES
+    return f"{problem.prompt}\n\nHarness notes: {notes}"
 
 
-def teacher_tools(problem: Problem, cache_dir: Path | None) -> list[Tool]:
+def kernelbench_tools(problem: KBProblem, cache_dir: Path | None) -> list[Tool]:
+    """The KernelBench grader as the teacher's run_tests tool (a ModelNew module in, findings out)."""
+
+    def run_tests(args: dict) -> str:
+        source = str(args.get("source", ""))
+        outcome = grade_kernelbench(problem.id, f"```python\n{source}\n```", cache_dir=cache_dir).outcomes[0]
+        return json.dumps({"passed": outcome.passed, "detail": outcome.detail})
+
+    return [
+        Tool(
+            name="run_tests",
+            description="Grade a complete ModelNew Python module for this task: static checks of the Python, "
+            "NVRTC compile and PTX checks of its CUDA. Returns JSON with passed and details.",
+            input_schema={
+                "type": "object",
+                "properties": {"source": {"type": "string", "description": "the complete Python module"}},
+                "required": ["source"],
+            },
+            fn=run_tests,
+        )
+    ]
+
+
+def teacher_tools(problem: SuiteProblem, cache_dir: Path | None) -> list[Tool]:
     """Real tools: NVRTC compile with static checks, the kernel grader, and a read-only problem library."""
+    if isinstance(problem, KBProblem):
+        return kernelbench_tools(problem, cache_dir)
 
     def compile_kernel(args: dict) -> str:
         source = str(args.get("source", ""))

@@ -15,8 +15,7 @@ from skillfoundry.evaluation import CaseRef, Sampling
 from skillfoundry.flows.naming import distill_run_name
 from skillfoundry.flows.publish import publish_run
 from skillfoundry.flows.run_status import recorded_run
-from skillfoundry.kernels.problems import list_problems
-from skillfoundry.kernels.problems.model import Problem
+from skillfoundry.llm.budget import Budget
 from skillfoundry.llm.servers import serving
 from skillfoundry.llm.spec import Endpoint, ModelSpec
 from skillfoundry.skills import refine
@@ -43,7 +42,8 @@ class DistillResult(BaseModel):
 
 #: Settings that say how to run, not what is measured: a resumed run may change them.
 RUNTIME_SETTINGS = frozenset(
-    {"data_dir", "cache_dir", "concurrency", "request_timeout_s", "llama_threads", "llama_slots", "llama_ctx_per_slot"}
+    {"data_dir", "cache_dir", "concurrency", "request_timeout_s", "llama_threads", "llama_slots", "llama_ctx_per_slot",
+     "request_attempts", "request_deadline_s", "response_cache", "budget_usd", "vllm_args"}
 )
 
 
@@ -104,35 +104,33 @@ def evaluate(
     run_id: str,
     sampling: Sampling,
     judge: Endpoint | None = None,
+    budget: Budget | None = None,
 ) -> None:
     """Every student x {baseline, with_skill} x epochs; shared baselines and answers already stored
-    for this run (a resumed run) are reused, not re-run."""
+    for this run (a resumed run) are reused, not re-run. Stops before sending more once ``budget`` is spent."""
     epochs = list(range(settings.epochs))
-    common = dict(
-        epochs=epochs,
-        sampling=sampling,
-        run_id=run_id,
-        data_dir=settings.data_dir,
-        concurrency=settings.concurrency,
-        timeout_s=settings.request_timeout_s,
-    )
-    futures = []
+    ids = [c.case_id for c in cases]
+    batches = []
     for endpoint in students:
         model = str(endpoint.spec)
-        have = existing_baselines(settings.data_dir, model, [c.case_id for c in cases], sampling.key(), epochs)
-        batches = [
-            steps.generate.submit(
-                endpoint, cases, skill=skill, skill_id=skill_id, condition="with_skill",
-                skip=answered(settings.data_dir, run_id, model, skill_id), **common,
-            ),
-            steps.generate.submit(
-                endpoint, cases, skill=None, skill_id=None, condition="baseline", skip=frozenset(have), **common
-            ),
+        have = existing_baselines(settings.data_dir, model, ids, sampling.key(), epochs)
+        batches += [
+            steps.StudentBatch(endpoint=endpoint, condition="with_skill", skill=skill, skill_id=skill_id,
+                               skip=answered(settings.data_dir, run_id, model, skill_id)),
+            steps.StudentBatch(endpoint=endpoint, condition="baseline", skip=frozenset(have)),
         ]
-        for batch in batches:
-            futures.append(
-                steps.grade.submit(batch, cases, data_dir=settings.data_dir, cache_dir=settings.kernel_cache_dir, judge=judge)
-            )
+    # One generation task for every student x condition x epoch: one scheduler per server, sized to its
+    # slots, so the conditions never compete for slots and no request waits out its timeout in a queue.
+    generated = steps.generate(
+        batches, cases, epochs=epochs, sampling=sampling, run_id=run_id, data_dir=settings.data_dir,
+        concurrency=settings.concurrency, policy=settings.retry_policy, response_cache_dir=settings.response_cache_dir,
+        budget=budget,
+    )
+    futures = [
+        steps.grade.submit(rows, cases, data_dir=settings.data_dir, cache_dir=settings.kernel_cache_dir, judge=judge)
+        for rows in generated
+        if rows
+    ]
     for future in futures:
         future.result()
 
@@ -197,7 +195,7 @@ def stored_case(row: TestCaseRecord) -> CaseRef:
 
 
 def first_version(
-    settings: Settings, teacher: Endpoint, train: list[Problem], run_id: str, stored: StoredRun
+    settings: Settings, teacher: Endpoint, train: list[cuda.SuiteProblem], run_id: str, stored: StoredRun
 ) -> tuple[Skill, SkillRecord, list[CaseRef]]:
     """The run's round-0 skill and its train cases (train problems + the teacher's practice cases).
 
@@ -243,10 +241,11 @@ def _distill(settings: Settings, run_id: str, stored: StoredRun) -> DistillResul
     teacher_spec = ModelSpec.parse(settings.teacher)
     student_specs = [ModelSpec.parse(s) for s in settings.students]
     train, test = cuda.split_problems(
-        list_problems(), seed=settings.seed, n_train=settings.train_cases, n_test=settings.cases
+        cuda.suite_problems(settings.suite, settings.data_dir), seed=settings.seed, n_train=settings.train_cases, n_test=settings.cases
     )
     judge_spec = ModelSpec.parse(settings.judge) if settings.judge else None
     sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed)
+    budget = Budget(settings.budget_usd)
     with serving([teacher_spec, *student_specs, *([judge_spec] if judge_spec else [])], settings) as endpoints:
         teacher = endpoints[teacher_spec]
         judge = endpoints[judge_spec] if judge_spec else None
@@ -258,7 +257,8 @@ def _distill(settings: Settings, run_id: str, stored: StoredRun) -> DistillResul
         skill, record = refine_rounds(
             settings, teacher, students, skill, record, train_cases, run_id, sampling, judge, stored
         )
-        evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge)
+        evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge,
+                 budget=budget)
     check_cases(skill, record.skill_id, test_cases, run_id=run_id, data_dir=settings.data_dir)
     steps.compact(settings.data_dir)
     lift = summarize(settings.data_dir, run_id)

@@ -13,7 +13,6 @@ from skillfoundry.flows.distill import DistillResult, RunConfigError, check_case
 from skillfoundry.flows.naming import evaluate_run_name
 from skillfoundry.flows.publish import publish_run
 from skillfoundry.flows.run_status import recorded_run
-from skillfoundry.kernels.problems import list_problems
 from skillfoundry.llm.servers import serving
 from skillfoundry.llm.spec import ModelSpec
 from skillfoundry.skills.evals_io import import_evals
@@ -33,7 +32,7 @@ def bundled_cases(skill_dir: Path, settings: Settings) -> list[TestCase]:
         cases = load_upskill_tests(skill_dir / "skill_meta.json")
     else:
         _, test = cuda.split_problems(
-            list_problems(), seed=settings.seed, n_train=settings.train_cases, n_test=settings.cases
+            cuda.suite_problems(settings.suite, settings.data_dir), seed=settings.seed, n_train=settings.train_cases, n_test=settings.cases
         )
         return [cuda.problem_case(p, "test") for p in test]
     test = [c for c in cases if c.split == "test"]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from prefect.runtime import flow_run
 
 from skillfoundry.config import Settings
+from skillfoundry.llm.budget import BudgetExceededError
 from skillfoundry.storage.records import RunRecord
 from skillfoundry.storage.writer import write_rows
 
@@ -38,11 +39,15 @@ def run_record(settings: Settings, run_id: str, flow: str, started: datetime, st
 
 @contextmanager
 def recorded_run(settings: Settings, run_id: str, flow: str) -> Iterator[None]:
-    """Record the run as running, then as completed or failed (also on Ctrl-C)."""
+    """Record the run as running, then as completed, stopped-budget (``--budget-usd`` reached) or failed
+    (also on Ctrl-C)."""
     started = datetime.now(UTC)
     write_rows(settings.data_dir, "runs", [run_record(settings, run_id, flow, started, "running")])
     try:
         yield
+    except BudgetExceededError:
+        write_rows(settings.data_dir, "runs", [run_record(settings, run_id, flow, started, "stopped-budget")])
+        raise
     except BaseException:
         write_rows(settings.data_dir, "runs", [run_record(settings, run_id, flow, started, "failed")])
         raise

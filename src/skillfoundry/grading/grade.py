@@ -38,6 +38,17 @@ class GradingContext(BaseModel):
 
 
 def _kernel_bundle(check: KernelCheck, answer: str, ctx: GradingContext) -> GradeBundle:
+    from skillfoundry.kernelbench.problems import is_kernelbench_id
+
+    if is_kernelbench_id(check.problem_id):  # an imported KernelBench problem: a ModelNew answer
+        from skillfoundry.kernelbench.grade import grade_kernelbench
+
+        kwargs = {"cache_dir": ctx.cache_dir} | ({"archs": ctx.archs} if ctx.archs is not None else {})
+        try:
+            return grade_kernelbench(check.problem_id, answer, **kwargs)
+        except Exception as exc:  # a grader bug must not lose the batch; record it as an infra error
+            reason = f"kernelbench grader error: {type(exc).__name__}: {exc}"[:500]
+            return GradeBundle(outcomes=[infra_failure("kernelbench", GradingLevel.KERNEL_STATIC, reason)])
     try:
         from skillfoundry.grading.kernel import grade_kernel, kernel_level  # imported when needed
     except ImportError as exc:  # without the kernel grader there is no GPU stage either
@@ -56,6 +67,10 @@ def level_of(check: Check) -> GradingLevel:
     """The level a check is graded at in this environment (the one each grader stamps on its outcomes)."""
     if isinstance(check, KernelCheck):
         from skillfoundry.grading.kernel import kernel_level
+        from skillfoundry.kernelbench.problems import is_kernelbench_id
+
+        if is_kernelbench_id(check.problem_id):
+            return GradingLevel.KERNEL_STATIC  # the KernelBench grader has no GPU stage yet
 
         return kernel_level()
     if isinstance(check, PythonCheck):

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skillfoundry.grading.outcome import CheckOutcome, GradeBundle, GradingLevel
+from skillfoundry.kernels.candidate import check_candidate
 from skillfoundry.kernels.compile import BuildResult, compile_cuda, source_sha, validate_arch
-from skillfoundry.kernels.extract import extract_cuda_source
+from skillfoundry.kernels.extract import answer_encoding_problem, extract_cuda_source
 from skillfoundry.kernels.gpu import available
 from skillfoundry.kernels.problems import Problem, get_problem
-from skillfoundry.kernels.static_checks import run_static_checks
+from skillfoundry.kernels.static_checks import signature_program
 from skillfoundry.skills.model import KernelCheck
 
 if TYPE_CHECKING:
@@ -100,7 +101,8 @@ def _gpu_stage(
 
     run = run_candidate(problem, source, cache_dir=cache_dir)
     if run.arch and run.arch not in {b.arch for b in builds}:
-        builds.append(compile_cuda(source, arch=run.arch, cache_dir=cache_dir))  # a cache hit: the runner built it
+        # a cache hit: the runner built the same program
+        builds.append(compile_cuda(signature_program(problem, source), arch=run.arch, cache_dir=cache_dir))
     return _bundle(gpu_outcome(check, run, detail), builds, benchmark_records(run, problem))
 
 
@@ -114,35 +116,40 @@ def grade_kernel(
     for arch in archs:
         validate_arch(arch)
     detail: dict[str, Any] = {"problem_id": problem.id}
+    if bad := answer_encoding_problem(answer):
+        detail.update(stage="extract", reason="bad_encoding", encoding=bad)
+        return _bundle(_outcome(False, level, detail))
     source = extract_cuda_source(answer, problem.entry_points)
     if source is None:
         detail.update(
             stage="extract", reason="no CUDA code in the answer (expected a ```cuda block with a __global__ kernel)"
         )
         return _bundle(_outcome(False, level, detail))
-    detail["source_sha"] = source_sha(source)
-    try:
-        builds = [compile_cuda(source, arch=arch, cache_dir=cache_dir) for arch in archs]
-    except RuntimeError as exc:  # NVRTC refused the program outright
-        detail.update(stage="compile", reason=f"NVRTC error: {exc}")
+    if bad := answer_encoding_problem(source, code=True):
+        detail.update(stage="extract", reason="bad_encoding", encoding=bad)
         return _bundle(_outcome(False, level, detail))
+    detail["source_sha"] = source_sha(source)
+    # a RuntimeError here is the compile harness failing (not the candidate): grade_answer records it
+    # as an infra error
+    report = check_candidate(source, problem, archs=archs, cache_dir=cache_dir)
+    builds = list(report.builds)
     detail["builds"] = [{k: v for k, v in b.summary().items() if k != "log"} for b in builds]
-    failed = next((b for b in builds if not b.ok), None)
-    if failed is not None:
-        findings = run_static_checks(source, problem)
+    findings = [f.model_dump() for f in report.findings]
+    if report.stage == "compile":
+        failed = report.failed_build
+        assert failed is not None
         detail.update(
             stage="compile",
             reason=f"does not compile for {failed.arch}: {_first_error(failed)}",
             log=failed.log,
-            findings=[f.model_dump() for f in findings],
+            findings=findings,
         )
         return _bundle(_outcome(False, level, detail), builds)
-    findings = run_static_checks(source, problem, ptx=builds[0].ptx)
-    if findings:
+    if report.stage == "static":
         detail.update(
             stage="static",
-            reason="; ".join(f"{f.rule}: {f.message}" for f in findings[:5]),
-            findings=[f.model_dump() for f in findings],
+            reason="; ".join(f"{f.rule}: {f.message}" for f in report.findings[:5]),
+            findings=findings,
         )
         return _bundle(_outcome(False, level, detail), builds)
     detail["findings"] = []

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from skillfoundry.kernels.compile import compile_cuda
+from skillfoundry.kernels.candidate import check_candidate
+from skillfoundry.kernels.compile import compile_cuda, validate_arch
 from skillfoundry.kernels.errors import KernelEngineError
 from skillfoundry.kernels.problems import get_problem, list_problems
-from skillfoundry.kernels.static_checks import run_static_checks
 
 app = typer.Typer(help="CUDA kernel problems: list, show, compile, check.", no_args_is_help=True)
 
@@ -79,16 +79,16 @@ def check(
     try:
         spec = get_problem(problem)
         source = file.read_text("utf-8")
-        build = compile_cuda(source, arch=arch)
+        checked = check_candidate(source, spec, archs=(validate_arch(arch),))
     except (KernelEngineError, UnicodeDecodeError) as exc:
         raise _fail(f"{file}: {exc}") from None
-    findings = run_static_checks(source, spec, ptx=build.ptx)
+    build = checked.failed_build or (checked.builds[0] if checked.builds else None)
     report: dict[str, Any] = {
         "problem": spec.id,
-        "compile": {k: v for k, v in build.summary().items() if k != "kernels"},
-        "findings": [f.model_dump() for f in findings],
+        "compile": {k: v for k, v in build.summary().items() if k != "kernels"} if build else None,
+        "findings": [f.model_dump() for f in checked.findings],
     }
-    ok = build.ok and not findings
+    ok = checked.stage == "ok"
     from skillfoundry.kernels.gpu import available
 
     if ok and available():

@@ -1,20 +1,30 @@
-"""Compile CUDA C++ to PTX and cubin with NVRTC, in process, with a content-addressed disk cache.
+"""Compile CUDA C++ to PTX and cubin with NVRTC, with a content-addressed disk cache.
 
-NVRTC holds the GIL-free work in native code but serialises inside one process, so batches are
-compiled in a process pool (``compile_many``). Results are cached by (source, options, arch,
-toolkit version); failures are cached too, since they are just as deterministic.
+Sources are untrusted: before compiling, a preflight refuses bytes NVRTC would read differently
+from the checks (NUL, invalid UTF-8) and includes outside the CUDA headers; each compile then runs
+in its own subprocess (``nvrtc_child``) with CPU-time, memory and wall-clock limits, in an empty
+directory, and its log is scrubbed of anything from outside the program. Batches run in parallel
+(``compile_many``: a pool of threads, each waiting on its compile subprocess). Results are cached by
+(source, options, arch, toolkit version); failures are cached too, since they are just as
+deterministic, except a compile stopped by a limit (limits are not part of the key).
 """
 
 from __future__ import annotations
 
+import atexit
+import base64
 import hashlib
 import importlib.util
-import multiprocessing
 import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,11 +34,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from skillfoundry.ids import content_id
 from skillfoundry.kernels import cache as disk_cache
 from skillfoundry.kernels.errors import ArchError
+from skillfoundry.kernels.nvrtc_child import CompileJob, CompileLimits, CompileReply
+from skillfoundry.kernels.preflight import directive_problems, encoding_problem, scrub_log
 from skillfoundry.kernels.ptxas_log import Diagnostic, KernelResources, parse_diagnostics, parse_resources
 
 DEFAULT_ARCHS: tuple[str, ...] = ("sm_80", "sm_90")
 BASE_OPTIONS: tuple[str, ...] = ("-std=c++17", "-lineinfo", "-Xptxas=-v")
 PROGRAM_NAME = "kernel.cu"
+SIGNATURE_NAME = "expected_signature.h"  # the name the grader's signature declarations are compiled under
 _ARCH = re.compile(r"^(sm|compute)_(\d+)([a-z]?)$")
 
 
@@ -113,8 +126,8 @@ class BuildResult(BaseModel):
 
 
 def source_sha(source: str) -> str:
-    """sha256 hex of the UTF-8 source text."""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+    """sha256 hex of the UTF-8 source text (lone surrogates kept as escapes, so any str has one)."""
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def build_key(sha: str, arch: str, options: Sequence[str], toolkit: str) -> str:
@@ -192,11 +205,14 @@ def _read(prog: Any, size_fn: Any, get_fn: Any) -> bytes:
     return buf.rstrip(b"\x00")
 
 
-def _nvrtc_compile(source: str, arch: str, options: Sequence[str]) -> tuple[bool, str, str | None, bytes | None]:
+def nvrtc_compile_here(
+    source: str, arch: str, options: Sequence[str], includes: Sequence[str]
+) -> tuple[bool, str, str | None, bytes | None]:
+    """Compile in this process (the compile subprocess calls this): (ok, log, ptx, cubin)."""
     nvrtc = _nvrtc()
     prog = _check(nvrtc.nvrtcCreateProgram(source.encode("utf-8"), PROGRAM_NAME.encode(), 0, [], []), "create")
     try:
-        opts = [f"--gpu-architecture={arch}", *BASE_OPTIONS, *options, *(f"-I{d}" for d in include_dirs())]
+        opts = [f"--gpu-architecture={arch}", *BASE_OPTIONS, *options, *(f"-I{d}" for d in includes)]
         (status,) = nvrtc.nvrtcCompileProgram(prog, len(opts), [o.encode() for o in opts])
         log = _read(prog, nvrtc.nvrtcGetProgramLogSize, nvrtc.nvrtcGetProgramLog).decode("utf-8", "replace").strip()
         if status != nvrtc.nvrtcResult.NVRTC_SUCCESS:
@@ -208,13 +224,91 @@ def _nvrtc_compile(source: str, arch: str, options: Sequence[str]) -> tuple[bool
         nvrtc.nvrtcDestroyProgram(prog)
 
 
+def preflight_problem(source: str) -> str | None:
+    """Why ``source`` must not reach the compiler, or None (see ``skillfoundry.kernels.preflight``)."""
+    if issue := encoding_problem(source):
+        return issue
+    problems = directive_problems(source)
+    if problems:
+        line, message = problems[0]
+        return f"line {line}: {message}"
+    return None
+
+
+def _child_env() -> dict[str, str]:
+    import skillfoundry
+
+    src = str(Path(skillfoundry.__file__).resolve().parent.parent)
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH")}
+    return keep | {"PYTHONPATH": src, "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/nonexistent"}
+
+
+@cache
+def _empty_dir() -> str:
+    """An empty directory, one per process, where compiles run: NVRTC looks up quoted includes in
+    its working directory, and the path ends up in the PTX's ``.file`` (so it stays the same)."""
+    path = tempfile.mkdtemp(prefix="sf-nvrtc-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def _compile_isolated(
+    source: str, arch: str, options: Sequence[str], limits: CompileLimits
+) -> tuple[bool, str, str | None, bytes | None, bool]:
+    """Compile in a limited subprocess: (ok, log, ptx, cubin, deterministic)."""
+    job = CompileJob(
+        source=source, arch=arch, options=list(options), include_dirs=[str(d) for d in include_dirs()], limits=limits
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skillfoundry.kernels.nvrtc_child"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=_empty_dir(),
+        env=_child_env(),
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(job.model_dump_json().encode(), timeout=limits.wall_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return False, f"compile stopped: over the {limits.wall_s:g} s wall-clock limit", None, None, False
+    if proc.returncode == 0:
+        try:
+            reply = CompileReply.model_validate_json(out)
+        except ValidationError:
+            reply = None
+        if reply is not None:
+            cubin = base64.b64decode(reply.cubin_b64) if reply.cubin_b64 else None
+            return reply.ok, reply.log, reply.ptx, cubin, True
+    rc = proc.returncode
+    text = err.decode("utf-8", "replace")
+    if rc in (-signal.SIGXCPU, -signal.SIGKILL):
+        why = f"over the {limits.cpu_s} s CPU-time limit"
+    elif rc == -signal.SIGABRT or any(s in text for s in ("MemoryError", "bad_alloc", "OUT_OF_MEMORY")):
+        why = f"over the {limits.memory_bytes // 2**20} MiB memory limit"
+    elif rc is not None and rc < 0:
+        why = f"the compiler died of signal {-rc}"
+    else:  # a Python error in the compile process is the harness's, not the candidate's
+        last = text.strip().splitlines()[-1] if text.strip() else f"exit code {rc}"
+        raise RuntimeError(f"NVRTC compile subprocess failed: {last[:300]}")
+    return False, f"compile stopped: {why}", None, None, False  # limits are not part of the cache key
+
+
 def compile_cuda(
-    source: str, *, arch: str = "sm_90", options: Sequence[str] = (), cache_dir: Path | None = None
+    source: str,
+    *,
+    arch: str = "sm_90",
+    options: Sequence[str] = (),
+    cache_dir: Path | None = None,
+    limits: CompileLimits | None = None,
 ) -> BuildResult:
     """Compile ``source`` for ``arch`` (PTX and cubin), or return the cached result (``cached=True``).
 
-    A source that does not compile gives ``ok=False`` with the compiler log (lines numbered as
-    ``kernel.cu(LINE): error: ...``); only a bad ``arch`` raises (ArchError).
+    A source that does not compile, is refused by the preflight or exceeds ``limits`` gives
+    ``ok=False`` with the (scrubbed) compiler log (lines numbered as ``kernel.cu(LINE): error: ...``);
+    only a bad ``arch`` raises (ArchError).
     """
     start = time.perf_counter()
     validate_arch(arch)
@@ -230,7 +324,18 @@ def compile_cuda(
             hit = None  # a damaged entry is a miss; the fresh result overwrites it
         if hit is not None:
             return hit.model_copy(update={"cached": True, "compile_s": time.perf_counter() - start})
-    ok, log, ptx, cubin = _nvrtc_compile(source, arch, opts)
+    refused = preflight_problem(source)
+    if refused is not None:
+        ok, log, ptx, cubin, deterministic = (
+            False,
+            f"{PROGRAM_NAME}: refused before compiling: {refused}",
+            None,
+            None,
+            True,
+        )
+    else:
+        ok, log, ptx, cubin, deterministic = _compile_isolated(source, arch, opts, limits or CompileLimits())
+        log = scrub_log(log, (PROGRAM_NAME, SIGNATURE_NAME), include_dirs())
     result = BuildResult(
         source_sha=sha,
         arch=arch,
@@ -244,7 +349,8 @@ def compile_cuda(
         cubin=cubin,
         compile_s=time.perf_counter() - start,
     )
-    disk_cache.store(root, key, result.model_dump_json())
+    if deterministic:
+        disk_cache.store(root, key, result.model_dump_json())
     return result
 
 
@@ -254,11 +360,9 @@ def _compile_job(job: tuple[str, str, tuple[str, ...], Path]) -> BuildResult:
 
 
 @cache
-def _pool(workers: int) -> ProcessPoolExecutor:
-    # forkserver: children start from a clean server process (no inherited threads or CUDA state)
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["skillfoundry.kernels.compile"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+def _pool(workers: int) -> ThreadPoolExecutor:
+    # threads suffice: each compile is a subprocess, the thread only waits for it
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nvrtc")
 
 
 def compile_many(
@@ -271,8 +375,8 @@ def compile_many(
 ) -> list[list[BuildResult]]:
     """Compile every source for every arch; result[i][j] is sources[i] on archs[j].
 
-    Cache hits are answered in this process; misses go to a process pool of ``workers``
-    (default: CPU count) that stays up for later batches. ``workers=1`` compiles serially here.
+    Cache hits are answered at once; misses run ``workers`` (default: CPU count) compile
+    subprocesses at a time, from a pool that stays up for later batches. ``workers=1`` compiles serially.
     """
     for arch in archs:
         validate_arch(arch)

@@ -1,11 +1,15 @@
-"""Pull the CUDA source out of a model's answer."""
+"""Pull the CUDA source out of a model's answer, whatever its line ends and fence style; say when
+its characters are not text a compiler reads the way the checks do."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-_CODE_LANGS = {"", "cuda", "cu", "cpp", "c++", "cxx", "cc", "c", "h", "hpp", "cuh"}
+from skillfoundry.kernels.preflight import encoding_problem
+
+_CODE_LANGS = {"", "cuda", "cu", "cpp", "c++", "cxx", "cc", "c", "h", "hpp", "cuh", "cuda-c", "cuda-cpp", "cuda-c++"}
+_NON_TEXT = re.compile("[\x00\ud800-\udfff]")
 # An opening fence at the start of a line: ``` or ~~~ (3+), then an optional info string.
 _OPEN = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$", re.MULTILINE)
 
@@ -16,7 +20,8 @@ def fenced_blocks(text: str) -> list[tuple[str, str]]:
     pos = 0
     while m := _OPEN.search(text, pos):
         fence = m["fence"]
-        lang = m["info"].strip().split()[0].lower() if m["info"].strip() else ""
+        info = m["info"].strip().strip("{}").lstrip(".")
+        lang = info.split()[0].lower().rstrip(",;") if info.split() else ""
         body_start = m.end() + 1
         close = re.compile(rf"^[ \t]{{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
         end = close.search(text, body_start)
@@ -36,6 +41,7 @@ def extract_cuda_source(answer_text: str, entry_points: Sequence[str] = ()) -> s
     last (models put the final version last); failing that, the last code block. Without any
     fence, the whole text is taken if it contains ``__global__``.
     """
+    answer_text = answer_text.replace("\r\n", "\n").replace("\r", "\n")
     blocks = fenced_blocks(answer_text)
     code = [body for lang, body in blocks if lang in _CODE_LANGS and body.strip()]
     kernels = [body for body in code if "__global__" in body]
@@ -47,3 +53,16 @@ def extract_cuda_source(answer_text: str, entry_points: Sequence[str] = ()) -> s
     if "__global__" in answer_text and not blocks:
         return answer_text.strip("\n") + "\n"
     return None
+
+
+def answer_encoding_problem(text: str, *, code: bool = False) -> str | None:
+    """Why ``text`` is not usable text, or None. Anywhere in an answer: a NUL byte or a lone
+    surrogate (never text). In the extracted code (``code=True``) also U+FFFD, which is what
+    invalid UTF-8 decodes to: the compiler would read something else than the model meant."""
+    if code:
+        return encoding_problem(text)
+    m = _NON_TEXT.search(text)
+    if m is None:
+        return None
+    what = "a NUL byte" if m.group() == "\x00" else "a lone surrogate (bytes that were not UTF-8)"
+    return f"the answer holds {what} at character {m.start()}"

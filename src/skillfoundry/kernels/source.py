@@ -1,57 +1,123 @@
-"""Light lexing of CUDA C++ source: comments and literals blanked (line numbers kept), kernel
-declarations and their parameter lists found."""
+"""Light lexing of CUDA C++ source, linear in its length: line ends and line splices normalised,
+comments and literals blanked (line numbers kept), kernel declarations and parameter lists found.
+
+This is the fast early reject and the source of messages; decisions rest on the compiled PTX.
+"""
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
+# One token the scanner must not misread: a comment, a raw string, a string or char literal (with
+# any encoding prefix), or a pp-number (whose digit separators ' must not open a char literal).
 _TOKEN = re.compile(
-    r"""//[^\n]*|/\*.*?(?:\*/|\Z)|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?""",
+    r"""//[^\n]*"""
+    r"""|/\*.*?(?:\*/|\Z)"""
+    r"""|(?<![\w])(?:u8|u|U|L)?R"(?P<delim>[^()\\\s"]{0,16})\(.*?(?:\)(?P=delim)"|\Z)"""
+    r"""|(?<![\w])(?:u8|u|U|L)?"(?:\\.|[^"\\\n])*"?"""
+    r"""|(?<![\w])(?:u8|u|U|L)?'(?:\\.|[^'\\\n])*'?"""
+    r"""|(?<![\w.])\.?[0-9](?:[0-9A-Za-z_.]|'[0-9A-Za-z_]|[eEpP][+-])*""",
     re.DOTALL,
 )
+_SPLICE_END = re.compile(r"\\[ \t]*$")
+_BLANK = re.compile(r"[^\n]")
+
+
+def normalize(source: str) -> str:
+    """``source`` as the compiler reads it before tokenising: CRLF and lone CR become LF, and
+    backslash-newline splices are joined; each joined line's newlines move to the end of its
+    logical line, so every later line keeps its number."""
+    text = source.replace("\r\n", "\n").replace("\r", "\n")
+    if "\\" not in text:
+        return text
+    lines = text.split("\n")
+    pieces: list[str] = []
+    pending = 0
+    for i, line in enumerate(lines):
+        last = i == len(lines) - 1
+        m = _SPLICE_END.search(line)
+        if m and not last:
+            pieces.append(line[: m.start()])
+            pending += 1
+            continue
+        pieces.append(line + "\n" * pending + ("" if last else "\n"))
+        pending = 0
+    return "".join(pieces)
 
 
 def _blank(text: str) -> str:
-    return re.sub(r"[^\n]", " ", text)
+    return _BLANK.sub(" ", text)
 
 
-def strip_comments(source: str) -> str:
-    """``source`` with comments replaced by spaces (newlines kept); string literals untouched."""
-    return _TOKEN.sub(lambda m: _blank(m.group()) if m.group().startswith("/") else m.group(), source)
-
-
-def code_only(source: str) -> str:
-    """``source`` with comments and the insides of string/char literals blanked (quotes kept)."""
-
+def _lex(source: str, keep_strings: bool) -> str:
     def repl(m: re.Match[str]) -> str:
         tok = m.group()
         if tok.startswith("/"):
             return _blank(tok)
-        return tok[0] + _blank(tok[1:-1]) + tok[-1] if len(tok) >= 2 else tok
+        if tok[0].isdigit() or tok[0] == ".":
+            return tok.replace("'", " ")  # digit separators
+        if keep_strings:
+            return tok
+        quote = min(i for i in (tok.find('"'), tok.find("'")) if i >= 0)
+        return tok[: quote + 1] + _blank(tok[quote + 1 : -1]) + tok[-1] if len(tok) > quote + 1 else tok
 
-    return _TOKEN.sub(repl, source)
+    return _TOKEN.sub(repl, normalize(source))
+
+
+def strip_comments(source: str) -> str:
+    """Normalised ``source`` with comments replaced by spaces (newlines kept); literals untouched."""
+    return _lex(source, keep_strings=True)
+
+
+def code_only(source: str) -> str:
+    """Normalised ``source`` with comments and the insides of string/char literals blanked."""
+    return _lex(source, keep_strings=False)
+
+
+class LineIndex:
+    """Offset -> 1-based line number, by bisection over the newline offsets (linear to build)."""
+
+    def __init__(self, text: str):
+        self._newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_left(self._newlines, offset) + 1
 
 
 def line_of(text: str, offset: int) -> int:
-    """1-based line number of ``offset``."""
+    """1-based line number of ``offset`` (one lookup; use LineIndex for many)."""
     return text.count("\n", 0, offset) + 1
+
+
+class Brackets:
+    """Every matching (), [] and {} pair of a text, found in one pass."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.close: dict[int, int] = {}
+        self.open: dict[int, int] = {}
+        stacks: dict[str, list[int]] = {"(": [], "[": [], "{": []}
+        closers = {")": "(", "]": "[", "}": "{"}
+        for m in re.finditer(r"[()\[\]{}]", text):
+            ch = m.group()
+            if ch in stacks:
+                stacks[ch].append(m.start())
+            elif stacks[closers[ch]]:
+                start = stacks[closers[ch]].pop()
+                self.close[start] = m.start()
+                self.open[m.start()] = start
+
+    def matching(self, open_at: int) -> int:
+        """Index of the bracket closing the one at ``open_at`` (or len(text) if unbalanced)."""
+        return self.close.get(open_at, len(self.text))
 
 
 def matching(text: str, open_at: int) -> int:
     """Index of the bracket closing the one at ``open_at`` (or len(text) if unbalanced)."""
-    pairs = {"(": ")", "{": "}", "[": "]"}
-    opener = text[open_at]
-    closer = pairs[opener]
-    depth = 0
-    for i in range(open_at, len(text)):
-        if text[i] == opener:
-            depth += 1
-        elif text[i] == closer:
-            depth -= 1
-            if depth == 0:
-                return i
-    return len(text)
+    return Brackets(text).matching(open_at)
 
 
 @dataclass(frozen=True)
@@ -67,13 +133,17 @@ class Param:
 
 @dataclass(frozen=True)
 class KernelDecl:
-    """A ``__global__`` function found in the source."""
+    """A ``__global__`` function found in the source (parameters parsed when asked for)."""
 
     name: str
-    params: tuple[Param, ...]
+    params_text: str
     extern_c: bool
     line: int
     templated: bool
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return tuple(parse_param(p) for p in _split_params(self.params_text))
 
 
 _QUALIFIERS = {"__restrict__", "__restrict", "restrict", "volatile", "register", "__grid_constant__"}
@@ -117,54 +187,91 @@ def _split_params(inner: str) -> list[str]:
     return [] if parts == [""] or parts == ["void"] else parts
 
 
-def _extern_c_ranges(text: str) -> list[tuple[int, int]]:
-    ranges = []
-    for m in re.finditer(r'extern\s+"C"\s*\{', text):
-        ranges.append((m.end() - 1, matching(text, m.end() - 1)))
-    return ranges
-
-
 _GLOBAL = re.compile(r"\b__global__\b")
-_DECL_START = re.compile(r"[;{}]|^\s*#[^\n]*$", re.MULTILINE)
+_DECL_START = re.compile(r"[;{}]|^[ \t]*#[^\n]*$", re.MULTILINE)
+_NAME_WORD = re.compile(r"\s*([A-Za-z_]\w*|\()")
+_OPEN_PAREN = re.compile(r"\s*\(")
+_EXTERN_C = re.compile(r'extern\s+"C"')
 
 
-def find_kernels(source: str) -> list[KernelDecl]:
+class Scan:
+    """One normalised source and the indexes every check shares (built once, linear)."""
+
+    def __init__(self, source: str):
+        self.raw = source
+        self.stripped = strip_comments(source)
+        self.code = code_only(source)
+        self.lines = LineIndex(self.code)
+
+    @cached_property
+    def brackets(self) -> Brackets:
+        return Brackets(self.code)
+
+    @cached_property
+    def decl_starts(self) -> list[int]:
+        return [d.end() for d in _DECL_START.finditer(self.code)]
+
+    def decl_start_before(self, offset: int) -> int:
+        """Where the declaration holding ``offset`` begins: after the last ';', '{', '}' or directive."""
+        i = bisect.bisect_right(self.decl_starts, offset) - 1
+        while i >= 0 and self.decl_starts[i] > offset:
+            i -= 1
+        return self.decl_starts[i] if i >= 0 else 0
+
+    @cached_property
+    def extern_c_blocks(self) -> list[tuple[int, int]]:
+        ranges = []
+        for m in re.finditer(r'extern\s+"C"\s*\{', self.stripped):
+            ranges.append((m.end() - 1, self.brackets.matching(m.end() - 1)))
+        return ranges
+
+    @cached_property
+    def _block_index(self) -> tuple[list[int], list[int]]:
+        starts, reach, furthest = [], [], -1
+        for a, b in sorted(self.extern_c_blocks):
+            furthest = max(furthest, b)
+            starts.append(a)
+            reach.append(furthest)
+        return starts, reach
+
+    def in_extern_c_block(self, offset: int) -> bool:
+        """Whether ``offset`` lies inside an ``extern "C" { ... }`` block."""
+        starts, reach = self._block_index
+        i = bisect.bisect_left(starts, offset) - 1
+        return i >= 0 and reach[i] > offset
+
+
+def find_kernels(source: str | Scan) -> list[KernelDecl]:
     """Every ``__global__`` function declared or defined in ``source``."""
-    text = strip_comments(source)
-    blocks = _extern_c_ranges(text)
+    scan = source if isinstance(source, Scan) else Scan(source)
+    text = scan.code
     kernels = []
     for m in _GLOBAL.finditer(text):
-        # the declaration begins after the previous ';', '{', '}' or preprocessor line
-        starts = [d.end() for d in _DECL_START.finditer(text, 0, m.start())]
-        head = text[starts[-1] if starts else 0 : m.start()]
+        head = scan.stripped[max(scan.decl_start_before(m.start()), m.start() - 300) : m.start()]
         pos = m.end()
         name = None
-        while pos < len(text):
-            w = re.compile(r"\s*([A-Za-z_]\w*|\()").match(text, pos)
-            if not w:
-                break
-            if w.group(1) == "(":
+        for _ in range(16):  # words between __global__ and the name: void, __launch_bounds__(..), ...
+            w = _NAME_WORD.match(text, pos)
+            if not w or w.group(1) == "(":
                 break
             word = w.group(1)
             pos = w.end()
-            after = re.compile(r"\s*\(").match(text, pos)
-            if after and word.startswith("__") and word.endswith("__") and word not in ("__global__",):
-                pos = matching(text, after.end() - 1) + 1  # __launch_bounds__(...), __cluster_dims__(...)
+            after = _OPEN_PAREN.match(text, pos)
+            if after and word.startswith("__") and word.endswith("__") and word != "__global__":
+                pos = scan.brackets.matching(after.end() - 1) + 1  # __launch_bounds__(...), __cluster_dims__(...)
                 continue
             name = word
-        paren = re.compile(r"\s*\(").match(text, pos)
+        paren = _OPEN_PAREN.match(text, pos)
         if name is None or paren is None:
             continue
         open_at = paren.end() - 1
-        close_at = matching(text, open_at)
-        params = tuple(parse_param(p) for p in _split_params(text[open_at + 1 : close_at]))
-        extern_c = bool(re.search(r'extern\s+"C"', head)) or any(a < m.start() < b for a, b in blocks)
+        close_at = scan.brackets.matching(open_at)
         kernels.append(
             KernelDecl(
                 name=name,
-                params=params,
-                extern_c=extern_c,
-                line=line_of(text, m.start()),
+                params_text=text[open_at + 1 : close_at][:4000],
+                extern_c=bool(_EXTERN_C.search(head)) or scan.in_extern_c_block(m.start()),
+                line=scan.lines.line(m.start()),
                 templated=bool(re.search(r"\btemplate\s*<", head)),
             )
         )

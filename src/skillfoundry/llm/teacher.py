@@ -19,6 +19,32 @@ from skillfoundry.llm.spec import Endpoint
 
 DEFAULT_TIMEOUT_S = 600.0
 DEFAULT_MAX_RETRIES = 4
+CACHE = {"type": "ephemeral"}
+# Claude models without extended thinking (older families); every other Claude model supports it.
+_NO_THINKING = ("claude-3-5-", "claude-3-haiku", "claude-3-opus", "claude-3-sonnet", "claude-2", "claude-instant")
+
+
+def supports_thinking(endpoint: Endpoint) -> bool:
+    """Whether the endpoint's model accepts extended thinking (Claude 3.7 and later, on the Anthropic API)."""
+    return endpoint.spec.provider == "anthropic" and not endpoint.model.startswith(_NO_THINKING)
+
+
+def cached_request(
+    endpoint: Endpoint, system: str, tools: list[dict[str, Any]], messages: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """System, tools and messages as sent: on the Anthropic API with prompt-cache breakpoints on the system
+    prompt (caching tools and system) and on the newest message (caching the conversation so far), so
+    every turn pays full price only for what is new. The trace keeps the messages without them."""
+    if endpoint.spec.provider != "anthropic":
+        return {"system": system, "messages": messages, **({"tools": tools} if tools else {})}
+    *earlier, last = messages
+    blocks = [dict(block) for block in last["content"]]
+    blocks[-1]["cache_control"] = CACHE
+    return {
+        "system": [{"type": "text", "text": system, "cache_control": CACHE}],
+        "messages": [*earlier, {**last, "content": blocks}],
+        **({"tools": tools} if tools else {}),
+    }
 
 
 class Tool(BaseModel):
@@ -74,18 +100,26 @@ def run_agent(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_retries: int = DEFAULT_MAX_RETRIES,
     prices: Mapping[str, Price] | None = None,
+    thinking_tokens: int = 0,
 ) -> AgentTrace:
     """Loop: ask the model, run every tool it calls, send the results back; stop on a turn without
     tool calls (``stop_reason`` from the model) or after ``max_turns`` model turns (``max_turns``).
 
     Speaks the Messages API to ``endpoint.base_url`` whatever ``endpoint.api`` says: Claude, and
-    servers that also answer ``/v1/messages`` (the local llama-server).
+    servers that also answer ``/v1/messages`` (the local llama-server). On Claude, the system prompt,
+    tools and conversation are prompt-cached, and ``thinking_tokens`` > 0 turns on extended thinking
+    where the model supports it (its thinking blocks stay in the trace and go back with tool results).
     """
     by_name = {tool.name: tool for tool in tools}
     client = anthropic_client(endpoint, timeout_s=timeout_s, max_retries=max_retries)
-    options: dict[str, Any] = anthropic_sampling(temperature)
-    if tools:
-        options["tools"] = [tool.definition() for tool in tools]
+    definitions = [tool.definition() for tool in tools]
+    options: dict[str, Any]
+    if thinking_tokens > 0 and supports_thinking(endpoint):
+        # Thinking needs the default temperature, and max_tokens covers thinking plus the answer.
+        options = {"thinking": {"type": "enabled", "budget_tokens": thinking_tokens}}
+        max_tokens += thinking_tokens
+    else:
+        options = anthropic_sampling(temperature)
     messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
     tokens = [0, 0, 0, 0]
     turns = tool_calls = 0
@@ -95,7 +129,8 @@ def run_agent(
     with client:
         while turns < max_turns:
             response = client.messages.create(
-                model=endpoint.model, system=system, messages=messages, max_tokens=max_tokens, **options
+                model=endpoint.model, max_tokens=max_tokens, **cached_request(endpoint, system, definitions, messages),
+                **options,
             )
             turns += 1
             tokens = [a + b for a, b in zip(tokens, anthropic_usage(response.usage), strict=True)]

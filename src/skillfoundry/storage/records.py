@@ -88,6 +88,9 @@ class GenerationRecord(Record):
     latency_s: float
     error: str | None = None
     error_kind: ErrorKind | None = None
+    server: str | None = None  # the answering server's name and version (e.g. "llama-server b1-abc", "vllm 0.11")
+    cached_tokens: int | None = None  # prompt tokens served from the server's prompt cache
+    cost_usd: float | None = None
 
 
 class GradeRecord(Record):

@@ -113,6 +113,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("latency_s", FLOAT, REQ),
         ("error", STR, OPT),
         ("error_kind", STR, OPT),
+        ("server", STR, OPT),
+        ("cached_tokens", INT, OPT),
+        ("cost_usd", FLOAT, OPT),
     ),
     "grades": _schema(
         ("run_id", STR, REQ),

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run
+from pydantic import BaseModel
 
 from skillfoundry import capture, evaluation
+from skillfoundry.domain import cuda
 from skillfoundry.evaluation import CaseRef, Sampling
 from skillfoundry.flows.retry import retry_if_transient
 from skillfoundry.grading.grade import GradingContext
 from skillfoundry.grading.llm_judge import make_judge
 from skillfoundry.ids import canonical_json, content_id
-from skillfoundry.kernels.problems import get_problem
+from skillfoundry.llm.budget import Budget, BudgetExceededError
+from skillfoundry.llm.response_cache import ResponseCache
+from skillfoundry.llm.retry import RetryPolicy
 from skillfoundry.llm.spec import Endpoint
 from skillfoundry.llm.structured import StructuredResult
-from skillfoundry.llm.student import complete_batch_sync
+from skillfoundry.llm.student import ChatResult, ServerDownError, complete_sync
 from skillfoundry.skills import extract, refine
 from skillfoundry.skills.folder import skill_id as compute_skill_id
 from skillfoundry.skills.folder import write_skill
@@ -85,7 +91,7 @@ def capture_trace(
 ) -> TraceRecord:
     record, _ = capture.capture_trace(
         endpoint,
-        get_problem(problem_id),
+        cuda.lookup_problem(problem_id, data_dir),
         run_id=run_id,
         max_turns=max_turns,
         max_tokens=max_tokens,
@@ -203,46 +209,81 @@ def store_cases(cases: list[TestCase], *, skill_name: str, run_id: str, data_dir
     return refs
 
 
+class StudentBatch(BaseModel):
+    """One student and condition of the student stage: whom to ask, with which skill, and which
+    (case_id, epoch) answers are already stored (not asked again)."""
+
+    endpoint: Endpoint
+    condition: Condition
+    skill: Skill | None = None
+    skill_id: str | None = None
+    skip: frozenset[tuple[str, int]] = frozenset()
+
+
 @task(name="generate", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=retry_if_transient)
 def generate(
-    endpoint: Endpoint,
+    batches: list[StudentBatch],
     cases: list[CaseRef],
     *,
-    skill: Skill | None,
-    skill_id: str | None,
-    condition: Condition,
     epochs: list[int],
     sampling: Sampling,
     run_id: str,
     data_dir: Path,
     concurrency: int,
-    timeout_s: float,
-    skip: frozenset[tuple[str, int]] = frozenset(),
-) -> list[GenerationRecord]:
-    """One batch: every (case, epoch) not in ``skip`` for one student and condition, concurrently."""
-    model = str(endpoint.spec)
-    key = sampling.key()
-    planned = [
-        p for p in evaluation.plan(cases, skill=skill, epochs=epochs, sampling=sampling) if (p.case_id, p.epoch) not in skip
+    policy: RetryPolicy,
+    response_cache_dir: Path | None,
+    budget: Budget | None = None,
+) -> list[list[GenerationRecord]]:
+    """The student stage: every batch's (case, epoch) not in its skip set, all through one scheduler per
+    server (see llm.student); the stored rows per batch. Failed requests are stored with their error_kind
+    (a resume asks them again); a server that went down, or the run's budget running out (requests not
+    sent are not stored), ends the stage with one error after storing what was answered."""
+    logger = get_run_logger()
+    plans = [
+        [p for p in evaluation.plan(cases, skill=b.skill, epochs=epochs, sampling=sampling) if (p.case_id, p.epoch) not in b.skip]
+        for b in batches
     ]
-    if not planned:
-        return []
+    jobs = [(b.endpoint, p.request) for b, planned in zip(batches, plans, strict=True) for p in planned]
+    if not jobs:
+        return [[] for _ in batches]
+    cache = ResponseCache(response_cache_dir) if response_cache_dir is not None else None
     started = time.perf_counter()
-    results = complete_batch_sync(
-        endpoint, [p.request for p in planned], concurrency=concurrency, timeout_s=timeout_s
-    )
+    outcome = complete_sync(jobs, concurrency=concurrency, policy=policy, cache=cache, budget=budget)
     elapsed = time.perf_counter() - started
-    rows = evaluation.to_generations(run_id, model, condition, skill_id, planned, results, key)
-    tokens = sum(r.output_tokens for r in rows)
-    get_run_logger().info(
-        "%s %s: %d answers, %d errors, %d completion tokens in %.1f s (%.0f tok/s)",
-        model, condition, len(rows), sum(r.error_kind is not None for r in rows), tokens, elapsed,
-        tokens / elapsed if elapsed > 0 else 0.0,
+    out, offset = [], 0
+    for batch, planned in zip(batches, plans, strict=True):
+        answered = [(p, r) for p, r in zip(planned, outcome.results[offset : offset + len(planned)], strict=True)
+                    if not r.unsent]
+        offset += len(planned)
+        planned, results = [p for p, _ in answered], [r for _, r in answered]
+        model = str(batch.endpoint.spec)
+        rows = evaluation.to_generations(
+            run_id, model, batch.condition, batch.skill_id, planned, results, sampling.key(), server=batch.endpoint.server
+        )
+        write_rows(data_dir, "generations", rows)
+        if batch.skill_id and rows:
+            write_rows(data_dir, "lineage", [lineage(run_id, "skill", batch.skill_id, "evaluation", f"{run_id}:{model}")])
+        logger.info("%s %s: %s", model, batch.condition, stage_line(results))
+        out.append(rows)
+    logger.info("student stage: %s in %.1f s (%.0f tok/s)", stage_line(outcome.results), elapsed,
+                sum(r.output_tokens for r in outcome.results if not r.from_cache) / elapsed if elapsed > 0 else 0.0)
+    if outcome.down:
+        raise ServerDownError("; ".join(outcome.down) + f" (run {run_id}: resume it to ask the unanswered again)")
+    if budget is not None and any(r.unsent for r in outcome.results):
+        raise BudgetExceededError(budget.message(f"{sum(r.unsent for r in outcome.results)} student requests"))
+    return out
+
+
+def stage_line(results: Sequence[ChatResult]) -> str:
+    """Answers, errors by kind, cache hits and tokens of some results, on one line."""
+    kinds = Counter(r.error_kind for r in results if r.error_kind is not None)
+    errors = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "no"
+    return (
+        f"{len(results)} answers ({sum(r.from_cache for r in results)} from the response cache), {errors} errors, "
+        f"{sum(r.output_tokens for r in results)} completion tokens, "
+        f"{sum(r.cached_tokens for r in results)} of {sum(r.input_tokens for r in results)} prompt tokens from the "
+        f"server's prompt cache, ${sum(r.cost_usd for r in results):.4f}"
     )
-    write_rows(data_dir, "generations", rows)
-    if skill_id:
-        write_rows(data_dir, "lineage", [lineage(run_id, "skill", skill_id, "evaluation", f"{run_id}:{model}")])
-    return rows
 
 
 @task(name="grade", cache_policy=NO_CACHE)

@@ -70,3 +70,42 @@ def run_trial(
     launch({**inputs, **buffers})
     sync()
     return expectation.check(inputs, buffers)
+
+
+class LaunchGuard:
+    """Wraps every launch of a timed loop: outputs and scratch are poisoned again before each one
+    (so a kernel cannot skip work because its last result is still there), and after each one the
+    inputs are compared byte for byte, on the device and without a sync, with copies taken first."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        dims: Mapping[str, int],
+        inputs: Mapping[str, torch.Tensor],
+        buffers: Mapping[str, torch.Tensor],
+    ):
+        self.inputs, self.buffers = dict(inputs), dict(buffers)
+        device = next(iter(self.buffers.values())).device
+        self._poison = poisoned_buffers(problem, dims, str(device))
+        self._pristine = {name: t.clone() for name, t in self.inputs.items()}
+        self._changed = {name: torch.zeros((), dtype=torch.bool, device=t.device) for name, t in self.inputs.items()}
+        self.launches = 0
+
+    def before(self) -> None:
+        """Poison every output and scratch buffer (queued on the stream, outside the timed events)."""
+        for name, buf in self.buffers.items():
+            buf.copy_(self._poison[name])
+
+    def after(self) -> None:
+        """Note any input that differs from its copy (queued; read by ``mutated``)."""
+        self.launches += 1
+        for name, t in self.inputs.items():
+            self._changed[name] |= torch.ne(_bytes(t), _bytes(self._pristine[name])).any()
+
+    def mutated(self) -> list[str]:
+        """Inputs some launch so far left changed (syncs)."""
+        return [name for name, flag in self._changed.items() if bool(flag.item())]
+
+
+def _bytes(t: torch.Tensor) -> torch.Tensor:
+    return t.contiguous().view(torch.uint8)

@@ -14,7 +14,12 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, ValidationError
 
-ErrorKind = Literal["no_gpu", "compile", "load", "fault", "timeout", "crash", "infrastructure"]
+ErrorKind = Literal["no_gpu", "compile", "rejected", "load", "fault", "timeout", "crash", "infrastructure"]
+"""Why a run stopped. Only ``infrastructure`` (and ``no_gpu``) are the harness's or the machine's
+fault (worker could not start, torch or the driver missing, the harness failed before the candidate
+was loaded); everything else is the candidate's: it did not compile or was rejected for this
+GPU's arch, failed to load, faulted (illegal address, trap, launch failure, out of memory),
+stopped making progress (timeout: an endless loop) or killed its worker (crash)."""
 
 
 class Comparison(BaseModel):

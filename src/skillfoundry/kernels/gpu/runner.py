@@ -26,6 +26,7 @@ from skillfoundry.kernels.gpu import roofline
 from skillfoundry.kernels.gpu.probe import DeviceInfo, probe
 from skillfoundry.kernels.gpu.protocol import ErrorKind, Events, GpuInfo, Job, ShapeResult, parse_events
 from skillfoundry.kernels.problems.model import Problem
+from skillfoundry.kernels.static_checks import ptx_findings, signature_program
 
 STARTUP_S = 120.0  # importing torch and creating the context, before the first event
 GRACE_S = 10.0
@@ -93,6 +94,23 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+def classify(events: Events, returncode: int | None, killed: str | None) -> tuple[ErrorKind | None, str | None]:
+    """(error_kind, error) of a finished worker. A worker that never reported its GPU did not reach
+    the candidate's code: killed or dead then, it is the harness's fault (infrastructure). After
+    that, silence past the watchdog is a timeout and a death without an error event a crash, both
+    the candidate's."""
+    reached = events.gpu is not None
+    if killed:
+        return ("timeout", killed) if reached else ("infrastructure", f"GPU worker did not start: {killed}")
+    if events.error_kind is not None:
+        return events.error_kind, events.error
+    if returncode != 0 or not events.done:
+        if not reached:
+            return "infrastructure", f"GPU worker exited with code {returncode} before reaching the GPU"
+        return "crash", f"worker exited with code {returncode} before finishing"
+    return None, None
+
+
 def _watch(
     proc: subprocess.Popen[bytes], result_path: Path, timeout_s: float, grace_s: float = GRACE_S
 ) -> tuple[Events, str | None]:
@@ -146,12 +164,17 @@ def run_candidate(
     run = GpuRun(problem_id=problem.id, source_sha=source_sha(source), requested=requested)
     device = device or probe()
     if device is None:
-        return run.model_copy(update={"error_kind": "no_gpu", "error": "no GPU with a working driver"})
+        return run.model_copy(update={"error_kind": "infrastructure", "error": "no GPU with a working driver"})
     arch = device_arch(device.compute_capability)
     run = run.model_copy(update={"arch": arch, "device_name": device.name})
-    build = compile_cuda(source, arch=arch, cache_dir=cache_dir)
+    # the same program the grader checked (its declarations first), for this GPU's arch; its PTX is
+    # checked again, since `#if __CUDA_ARCH__` can make another arch's code differ
+    build = compile_cuda(signature_program(problem, source), arch=arch, cache_dir=cache_dir)
     if not build.ok or build.cubin is None:
         return run.model_copy(update={"error_kind": "compile", "error": build.log})
+    if findings := ptx_findings(problem, build.ptx or ""):
+        reasons = "; ".join(f"{f.rule}: {f.message}" for f in findings[:5])
+        return run.model_copy(update={"error_kind": "rejected", "error": f"for {arch}: {reasons}"})
     with tempfile.TemporaryDirectory(prefix="sf-gpu-") as tmp:
         cubin_path, result_path, stderr_path = Path(tmp, "kernel.cubin"), Path(tmp, "events.jsonl"), Path(tmp, "stderr")
         cubin_path.write_bytes(build.cubin)
@@ -180,11 +203,7 @@ def run_candidate(
             proc.stdin.close()
             events, killed = _watch(proc, result_path, timeout_s)
         stderr_tail = stderr_path.read_text("utf-8", "replace")[-4000:]
-    error_kind, error = events.error_kind, events.error
-    if killed:
-        error_kind, error = "timeout", killed
-    elif error_kind is None and (proc.returncode != 0 or not events.done):
-        error_kind, error = "crash", f"worker exited with code {proc.returncode} before finishing"
+    error_kind, error = classify(events, proc.returncode, killed)
     gpu_name = events.gpu.name if events.gpu else device.name
     return run.model_copy(
         update={

@@ -16,22 +16,48 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
+from skillfoundry.kernels.gpu.protocol import ErrorKind, GpuInfo, Job, ShapeResult, event_line
 
-from skillfoundry.kernels.gpu.harness import prepare, run_trial, trial_seed
-from skillfoundry.kernels.gpu.launch import CandidateError, KernelModule, ensure_context
-from skillfoundry.kernels.gpu.protocol import GpuInfo, Job, ShapeResult, event_line
-from skillfoundry.kernels.gpu.stats import summarize
-from skillfoundry.kernels.problems import get_problem
-from skillfoundry.kernels.problems.model import Problem
+try:  # a worker without torch or the CUDA bindings is the harness's fault: say so, do not crash
+    import torch
+
+    from skillfoundry.kernels.gpu.harness import LaunchGuard, prepare, run_trial, trial_seed
+    from skillfoundry.kernels.gpu.launch import CandidateError, KernelModule, ensure_context
+    from skillfoundry.kernels.gpu.stats import summarize
+    from skillfoundry.kernels.problems import get_problem
+    from skillfoundry.kernels.problems.model import Problem
+except ImportError as _exc:  # pragma: no cover - exercised by a worker started without torch
+    IMPORT_ERROR: str | None = f"{type(_exc).__name__}: {_exc}"
+else:
+    IMPORT_ERROR = None
 
 Emit = Callable[..., None]
 _POST_SEED_OFFSET = 1000
 _TIMING_SEED_OFFSET = 500
 
 
-class LoadError(CandidateError):
-    """The cubin or an entry point could not be loaded."""
+if IMPORT_ERROR is None:
+
+    class LoadError(CandidateError):
+        """The cubin or an entry point could not be loaded."""
+
+
+def classify_exception(exc: BaseException, candidate_ran: bool) -> ErrorKind:
+    """Whose fault an exception in the worker is. The candidate's: load and launch errors, device
+    faults (illegal address, trap, launch failure: torch reports them as 'CUDA error'), and running
+    out of GPU memory once the candidate has run. The harness's: everything else, and any error
+    before the candidate's code was loaded."""
+    name = type(exc).__name__
+    text = str(exc)
+    if name == "LoadError":
+        return "load"
+    if name == "CandidateError":
+        return "fault"
+    if name == "OutOfMemoryError" or "out of memory" in text:
+        return "fault" if candidate_ran else "infrastructure"
+    if isinstance(exc, RuntimeError) and ("CUDA error" in text or "CUDA_ERROR" in text) and candidate_ran:
+        return "fault"
+    return "infrastructure"
 
 
 def _nvml(bus_id: str) -> tuple[str | None, dict[str, int]]:
@@ -84,17 +110,31 @@ def gpu_info() -> GpuInfo:
     )
 
 
-def time_samples(fn: Callable[[], Any], flush: torch.Tensor, trials: int, warmup: int, budget_s: float) -> list[float]:
+def time_samples(
+    fn: Callable[[], Any],
+    flush: torch.Tensor,
+    trials: int,
+    warmup: int,
+    budget_s: float,
+    guard: LaunchGuard | None = None,
+) -> list[float]:
     """Per-call times in ms by CUDA events, after ``warmup`` calls, with ``flush`` rewritten
     (evicting L2) before each sample; fewer than ``trials`` samples (at least 10) if one call
-    is so slow that ``trials`` would exceed ``budget_s``."""
+    is so slow that ``trials`` would exceed ``budget_s``. With a ``guard``, every call (warm-up
+    included) gets freshly poisoned outputs before and an input check after, outside the events."""
+    before = guard.before if guard else (lambda: None)
+    after = guard.after if guard else (lambda: None)
     for _ in range(warmup):
+        before()
         fn()
+        after()
     torch.cuda.synchronize()
     probe_start, probe_end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    before()
     probe_start.record()
     fn()
     probe_end.record()
+    after()
     torch.cuda.synchronize()
     per_call_s = max(probe_start.elapsed_time(probe_end) / 1e3, 1e-6)
     n = max(min(trials, 10), min(trials, int(budget_s / per_call_s)))
@@ -102,9 +142,11 @@ def time_samples(fn: Callable[[], Any], flush: torch.Tensor, trials: int, warmup
     ends = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
     for start, end in zip(starts, ends):
         flush.zero_()
+        before()
         start.record()
         fn()
         end.record()
+        after()
     torch.cuda.synchronize()  # waits for every stream of the device
     return [start.elapsed_time(end) for start, end in zip(starts, ends)]
 
@@ -149,8 +191,11 @@ def run_shape(
     seed = trial_seed(job.seed, index, _TIMING_SEED_OFFSET)
     inputs, buffers, expectation = prepare(problem, dims, seed, "cuda")
     tensors = {**inputs, **buffers}
-    samples = time_samples(lambda: launch(tensors), flush, job.timing_trials, job.warmup, job.timing_budget_s)
-    timed_check = expectation.check(inputs, buffers)  # the outputs of the last timed launch
+    guard = LaunchGuard(problem, dims, inputs, buffers)
+    samples = time_samples(lambda: launch(tensors), flush, job.timing_trials, job.warmup, job.timing_budget_s, guard)
+    timed_check = expectation.check(inputs, buffers)  # the outputs of the last timed launch (poisoned before it)
+    if written := sorted(set(guard.mutated()) - set(timed_check.mutated)):
+        timed_check = timed_check.model_copy(update={"ok": False, "mutated": [*timed_check.mutated, *written]})
     pristine = {name: t.to("cuda") for name, t in expectation.pristine.items()}
     scalars = problem.scalar_values(dims)
 
@@ -190,8 +235,14 @@ def run_shape(
     )
 
 
+_state = {"candidate_ran": False}
+
+
 def run(job: Job, emit: Emit) -> int:
     """Run the job, emitting events; the exit code says how it ended (0 done, 3 candidate, 4 harness)."""
+    if IMPORT_ERROR is not None:
+        emit("error", kind="infrastructure", message=f"GPU worker cannot start: {IMPORT_ERROR}")
+        return 4
     try:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
@@ -200,6 +251,7 @@ def run(job: Job, emit: Emit) -> int:
         ensure_context()
         info = gpu_info()
         emit("gpu", gpu=info.model_dump(mode="json"))
+        _state["candidate_ran"] = True  # from here on, the candidate's code is in the context
         try:
             module = KernelModule(Path(job.cubin_path).read_bytes(), problem)
         except CandidateError as exc:
@@ -211,23 +263,14 @@ def run(job: Job, emit: Emit) -> int:
             emit("shape", shape=result.model_dump(mode="json"))
         emit("done")
         return 0
-    except LoadError as exc:
-        emit("error", kind="load", message=str(exc))
-        return 3
-    except CandidateError as exc:
-        emit("error", kind="fault", message=str(exc))
-        return 3
-    except torch.cuda.OutOfMemoryError as exc:
-        emit("error", kind="infrastructure", message=f"out of GPU memory: {exc}")
-        return 4
-    except RuntimeError as exc:
-        # asynchronous device errors (illegal address, trap, ...) surface from torch as "CUDA error: ..."
-        kind = "fault" if "CUDA error" in str(exc) or "CUDA_ERROR" in str(exc) else "infrastructure"
-        emit("error", kind=kind, message=str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
-        return 3 if kind == "fault" else 4
-    except Exception:
-        emit("error", kind="infrastructure", message=traceback.format_exc(limit=5))
-        return 4
+    except Exception as exc:
+        kind = classify_exception(exc, _state["candidate_ran"])
+        if kind == "infrastructure" and not isinstance(exc, RuntimeError):
+            message = traceback.format_exc(limit=5)
+        else:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        emit("error", kind=kind, message=message)
+        return 4 if kind == "infrastructure" else 3
 
 
 def main() -> None:

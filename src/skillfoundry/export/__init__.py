@@ -1,0 +1,1 @@
+"""Exporters of stored runs into other tools' formats."""

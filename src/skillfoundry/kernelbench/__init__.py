@@ -1,0 +1,1 @@
+"""KernelBench interop: import its problem files into suites and grade its ``ModelNew`` answers."""

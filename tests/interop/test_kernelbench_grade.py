@@ -1,0 +1,103 @@
+"""KernelBench answers (``ModelNew`` + ``load_inline``) graded at compile level: honest ones pass, each cheat
+is caught by the rule named for it; the answer is never executed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skillfoundry.grading.outcome import GradingLevel
+from skillfoundry.kernelbench.answer_ast import analyze_answer
+from skillfoundry.kernelbench.cuda_split import split_device_host
+from skillfoundry.kernelbench.grade import grade_kernelbench
+from skillfoundry.kernelbench.problems import KBProblem, parse_problem
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "kernelbench"
+ANSWERS = FIXTURES / "answers"
+
+
+def problem(level: int, name: str) -> KBProblem:
+    return parse_problem(next((FIXTURES / "KernelBench" / f"level{level}").glob(f"{name}.py")), level)
+
+
+def grade(answer_file: str, tmp_path: Path, prob: str = "1_Scale_and_shift"):
+    text = (ANSWERS / answer_file).read_text()
+    bundle = grade_kernelbench(problem(1, prob).id, f"Here is my kernel.\n```python\n{text}```\n", cache_dir=tmp_path)
+    (outcome,) = bundle.outcomes
+    rules = {f["rule"] for f in outcome.detail["findings"]}
+    return bundle, outcome, rules
+
+
+@pytest.mark.parametrize(
+    ("answer", "prob"), [("honest_scale_shift.py", "1_Scale_and_shift"), ("honest_row_sum.py", "2_Row_sum")]
+)
+def test_honest_answers_compile_and_pass_at_kernel_static(answer: str, prob: str, tmp_path: Path) -> None:
+    bundle, outcome, rules = grade(answer, tmp_path, prob)
+    assert rules == set() and outcome.passed and outcome.score == 1.0
+    assert outcome.level is GradingLevel.KERNEL_STATIC and outcome.infra_error is None
+    assert outcome.detail["gpu"] is False and outcome.detail["stage"] == "static"
+    assert bundle.kernel_builds and all(b["ok"] for b in bundle.kernel_builds)
+    assert all(b["registers"] for b in bundle.kernel_builds)  # a real cubin was built
+
+
+@pytest.mark.parametrize(
+    ("answer", "rule"),
+    [
+        ("cheat_calls_reference.py", "calls_reference"),
+        ("cheat_torch_ops.py", "torch_op"),
+        ("cheat_tensor_arithmetic.py", "torch_op"),
+        ("cheat_cached_output.py", "cached_output"),
+        ("cheat_host_aten.py", "host_torch_op"),
+        ("cheat_device_cache.py", "device_global"),
+        ("cheat_dynamic_source.py", "dynamic_source"),
+        ("cheat_dynamic_source.py", "forbidden_import"),
+        ("broken_compile.py", "compile"),
+    ],
+)
+def test_each_cheat_fails_on_its_rule(answer: str, rule: str, tmp_path: Path) -> None:
+    _, outcome, rules = grade(answer, tmp_path)
+    assert not outcome.passed and outcome.score == 0.0
+    assert rule in rules, rules
+    assert outcome.level is GradingLevel.KERNEL_STATIC and outcome.infra_error is None
+    assert rule in outcome.detail["reason"] or len(rules) > 5
+
+
+def test_device_cache_is_caught_in_the_compiled_ptx_not_the_python(tmp_path: Path) -> None:
+    bundle, _, rules = grade("cheat_device_cache.py", tmp_path)
+    assert rules == {"device_global"}
+    assert bundle.kernel_builds and bundle.kernel_builds[0]["ok"]
+
+
+def test_the_answer_is_never_executed(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    honest = (ANSWERS / "honest_scale_shift.py").read_text()
+    hostile = honest.replace("import torch\n", f"import torch\nopen({str(marker)!r}, 'w').write('x')\n", 1)
+    bundle = grade_kernelbench(problem(1, "1_Scale_and_shift").id, f"```python\n{hostile}```", cache_dir=tmp_path)
+    assert not marker.exists()
+    assert "dynamic_code" in {f["rule"] for f in bundle.outcomes[0].detail["findings"]}
+
+
+def test_answer_without_model_new_fails_at_extract(tmp_path: Path) -> None:
+    bundle = grade_kernelbench(problem(1, "2_Row_sum").id, "```cuda\n__global__ void k() {}\n```", cache_dir=tmp_path)
+    assert bundle.outcomes[0].detail["stage"] == "extract" and not bundle.outcomes[0].passed
+
+
+def test_host_wrapper_is_split_from_device_code_at_the_same_lines() -> None:
+    source = (ANSWERS / "honest_scale_shift.py").read_text().split('"""')[1]
+    device, host = split_device_host(source)
+    assert "__global__ void scale_shift_kernel" in device and "torch::" not in device
+    assert "scale_shift_kernel<<<" in host and "#include <torch/extension.h>" in host
+    assert device.count("\n") == source.count("\n")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(max_size=400)
+    | st.sampled_from([p.read_text() for p in sorted(ANSWERS.glob("*.py"))]).map(lambda s: s[: len(s) // 2])
+)
+def test_analysis_of_any_text_returns_findings_never_raises(text: str) -> None:
+    analysis = analyze_answer(text)
+    assert analysis.findings  # nothing partial or random is a clean answer
