@@ -9,20 +9,15 @@ import sys
 from skillfoundry.flows.prefect_env import ANALYTICS_SETTING, apply_prefect_defaults, prefect_defaults
 
 
-def test_analytics_are_off_by_default_and_startup_waits_longer() -> None:
+def test_analytics_are_off_by_default() -> None:
     env: dict[str, str] = {"HOME": "/h"}
     apply_prefect_defaults(env)
-    assert env[ANALYTICS_SETTING] == "false" and env["DO_NOT_TRACK"] == "1"
-    assert int(env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]) > 20
-    assert env["HOME"] == "/h"
+    assert env == {"HOME": "/h", ANALYTICS_SETTING: "false", "DO_NOT_TRACK": "1"}
 
 
 def test_a_user_who_set_analytics_keeps_them_and_no_setting_of_theirs_is_replaced() -> None:
-    user = {ANALYTICS_SETTING: "true", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "7"}
-    assert prefect_defaults(user) == {}
-    assert prefect_defaults({"DO_NOT_TRACK": "0"}) == {
-        ANALYTICS_SETTING: "false", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"
-    }
+    assert prefect_defaults({ANALYTICS_SETTING: "true"}) == {}
+    assert prefect_defaults({"DO_NOT_TRACK": "0"}) == {ANALYTICS_SETTING: "false"}
 
 
 PROBE = """
