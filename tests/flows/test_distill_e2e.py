@@ -146,7 +146,7 @@ def test_prefect_recorded_the_flow_run_its_tasks_and_artifacts(finished_run) -> 
     assert probe.returncode == 0, probe.stderr[-2000:]
     seen = json.loads(probe.stdout.strip().splitlines()[-1])
     assert seen["flow"] == "COMPLETED"
-    assert seen["artifacts"] == ["run-summary", "skill-lift", "skill-lift-report"]
+    assert seen["artifacts"] == ["recommendation", "run-summary", "skill-lift", "skill-lift-report"]
     assert {"capture-trace", "extract-skill", "generate", "grade"} <= set(seen["tasks"])
 
 
