@@ -259,7 +259,7 @@ def test_a_run_killed_in_the_student_stage_resumes_to_the_rows_of_an_uninterrupt
     (skill_before,), = con.execute("select skill_id from skills where run_id = 'e2e'").fetchall()
     cases_before = con.execute("select case_id from test_cases order by all").fetchall()
     graded = con.execute("select count(distinct gen_id) from grades where run_id = 'e2e'").fetchone()[0]
-    assert graded < 12 and con.execute("select count(*) from skill_lift").fetchone()[0] == 0
+    assert graded < 12 and con.execute("select count(*) from skill_lift where n_cases > 0").fetchone()[0] == 0
     (status,) = con.execute("select status from runs where run_id = 'e2e'").fetchone()
     assert status == "running"
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from uuid import UUID
 
+import pytest
 from prefect.automations import Automation
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
@@ -82,6 +83,7 @@ def attempts(marker: Path) -> list[list[str]]:
     return [line.split() for line in marker.read_text().splitlines()] if marker.exists() else []
 
 
+@pytest.mark.timeout(900)
 def test_a_crashed_deployment_run_is_scheduled_again_and_finishes(prefect_server, tmp_path: Path) -> None:
     from prefect import flow
     from prefect.deployments import run_deployment
@@ -105,7 +107,7 @@ def test_a_crashed_deployment_run_is_scheduled_again_and_finishes(prefect_server
         ((run_id, count, pid),) = attempts(marker)
         assert (run_id, count) == (str(run.id), "1")
         os.kill(int(pid), signal.SIGKILL)
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 480  # heartbeat silence, then two automations, then a second start
         while asyncio.run(state_of(run.id)) != StateType.COMPLETED and time.monotonic() < deadline:
             time.sleep(3)
     assert asyncio.run(state_of(run.id)) == StateType.COMPLETED
