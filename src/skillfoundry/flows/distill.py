@@ -22,7 +22,8 @@ from skillfoundry.llm.spec import Endpoint, ModelSpec
 from skillfoundry.skills import refine
 from skillfoundry.skills.folder import load_skill
 from skillfoundry.skills.folder import skill_id as compute_skill_id
-from skillfoundry.skills.model import Skill, TestCase
+from skillfoundry.skills.model import Skill
+from skillfoundry.skills.stored import case_from_row
 from skillfoundry.storage.answers import answered, combine_levels, existing_baselines, graded_answers
 from skillfoundry.storage.query import LiftSummary
 from skillfoundry.storage.records import SkillRecord, TestCaseRecord
@@ -163,17 +164,7 @@ def stored_skill(data_dir: Path, record: SkillRecord) -> Skill:
 
 def stored_case(row: TestCaseRecord) -> CaseRef:
     """A stored test case under its stored id."""
-    case = TestCase(
-        id=row.case_id,
-        split=row.split,
-        prompt=row.prompt,
-        files=json.loads(row.files_json),
-        checks=json.loads(row.checks_json),
-        expected_output=row.expected_output,
-        kind=row.kind,
-        problem_id=row.problem_id,
-    )
-    return CaseRef(case_id=row.case_id, case=case)
+    return CaseRef(case_id=row.case_id, case=case_from_row(row))
 
 
 def first_version(

@@ -29,11 +29,9 @@ def _candidate_ids(record: TestCaseRecord) -> list[str]:
     return ids
 
 
-def case_of(record: TestCaseRecord) -> TestCase:
-    """The test case a stored row describes. Rows keep the case's content id, not its own id, so the id
-    is the pipeline's id whose content hash matches the row (then ``case.case_id() == record.case_id``,
-    and answers to the exported case pair with stored ones); else the content id itself."""
-    base = TestCase(
+def case_from_row(record: TestCaseRecord) -> TestCase:
+    """The test case a stored row describes, under the row's (content) id."""
+    return TestCase(
         id=record.case_id,
         split=record.split,
         prompt=record.prompt,
@@ -43,6 +41,13 @@ def case_of(record: TestCaseRecord) -> TestCase:
         kind=record.kind,
         problem_id=record.problem_id,
     )
+
+
+def case_of(record: TestCaseRecord) -> TestCase:
+    """The test case a stored row describes. Rows keep the case's content id, not its own id, so the id
+    is the pipeline's id whose content hash matches the row (then ``case.case_id() == record.case_id``,
+    and answers to the exported case pair with stored ones); else the content id itself."""
+    base = case_from_row(record)
     for candidate in _candidate_ids(record):
         case = base.model_copy(update={"id": candidate})
         if case.case_id() == record.case_id:
