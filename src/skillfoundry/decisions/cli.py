@@ -23,21 +23,12 @@ def register(app: typer.Typer) -> None:
     @app.command("config")
     def config() -> None:
         """Show every setting, its value and where it came from (flag > env > config file > default)."""
-        from pydantic import ValidationError
+        from skillfoundry.cli import settings_from
+        from skillfoundry.config import config_file, setting_origins
 
-        from skillfoundry.config import ConfigFileError, Settings, config_file, setting_error, setting_origins
-
-        try:
-            path = config_file()
-            settings = Settings()
-            origins = setting_origins({})
-        except ConfigFileError as err:
-            errors.print(f"[red]error:[/red] {escape(str(err))}")
-            raise typer.Exit(2) from None
-        except ValidationError as err:
-            first = err.errors()[0]
-            errors.print(f"[red]error:[/red] {escape(setting_error(first['loc'], first['msg'], {}))}")
-            raise typer.Exit(2) from None
+        settings = settings_from()  # a bad file or variable: the same one-line error as every command
+        path = config_file()
+        origins = setting_origins({})
         console.print(
             f"config file: {path if path else 'none (skillfoundry.toml or [tool.skillfoundry] in pyproject.toml)'}",
             highlight=False,
