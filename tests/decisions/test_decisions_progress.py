@@ -94,8 +94,8 @@ def test_quiet_and_verbose_work_after_any_command(tmp_path: Path) -> None:
 
 
 def test_set_verbosity_sets_prefect_logging(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PREFECT_LOGGING_LEVEL", raising=False)
-    monkeypatch.delenv(VERBOSITY_ENV, raising=False)
+    monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "INFO")
+    monkeypatch.setenv(VERBOSITY_ENV, "0")
     for level, prefect in ((-1, "WARNING"), (0, "INFO"), (1, "DEBUG"), (3, "DEBUG")):
         set_verbosity(level)
         assert os.environ["PREFECT_LOGGING_LEVEL"] == prefect and os.environ[VERBOSITY_ENV] == str(level)

@@ -1,0 +1,18 @@
+"""Every test leaves the process environment as it found it, so no test's settings leak into the next
+test's subprocesses (a leaked PREFECT_LOGGING_LEVEL=DEBUG once put Prefect debug lines on a CLI's stderr)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment() -> Iterator[None]:
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
