@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
@@ -174,15 +174,20 @@ def to_graded(gen: GenerationRecord, bundle: GradeBundle) -> Graded:
 
 
 def grade_generations(
-    generations: Sequence[GenerationRecord], cases: dict[str, TestCase], ctx: GradingContext
+    generations: Sequence[GenerationRecord],
+    cases: dict[str, TestCase],
+    ctx: GradingContext,
+    on_graded: Callable[[GenerationRecord], None] | None = None,
 ) -> Graded:
-    """Grade every generation that has an answer; failed requests get no grade (they are infra errors)."""
+    """Grade every generation that has an answer; failed requests get no grade (they are infra errors).
+    ``on_graded`` sees each generation once it is done (graded or skipped)."""
     out = Graded(grades=[], kernel_builds=[], kernel_benchmarks=[])
     for gen in generations:
-        if gen.error_kind is not None:
-            continue
-        graded = to_graded(gen, grade_answer(cases[gen.case_id], gen.text, ctx))
-        out.grades.extend(graded.grades)
-        out.kernel_builds.extend(graded.kernel_builds)
-        out.kernel_benchmarks.extend(graded.kernel_benchmarks)
+        if gen.error_kind is None:
+            graded = to_graded(gen, grade_answer(cases[gen.case_id], gen.text, ctx))
+            out.grades.extend(graded.grades)
+            out.kernel_builds.extend(graded.kernel_builds)
+            out.kernel_benchmarks.extend(graded.kernel_benchmarks)
+        if on_graded is not None:
+            on_graded(gen)
     return out

@@ -91,3 +91,29 @@ def test_anthropic_students_share_the_result_shape(scripted: ScriptedServer) -> 
 def test_concurrency_must_be_positive(scripted: ScriptedServer) -> None:
     with pytest.raises(ValueError, match="concurrency=0"):
         complete_batch_sync(scripted.endpoint("vllm:m", "openai"), requests(1), concurrency=0, policy=policy(1))
+
+
+def test_every_result_is_reported_as_it_arrives_and_each_send_holds_a_slot(scripted: ScriptedServer, tmp_path) -> None:
+    from contextlib import asynccontextmanager
+
+    from skillfoundry.llm.response_cache import ResponseCache
+    from skillfoundry.llm.student import complete_sync
+
+    endpoint = scripted.endpoint("vllm:m", "openai")
+    cache = ResponseCache(tmp_path / "cache")
+    scripted.add(Reply(body=chat_completion("first", prompt_tokens=2, completion_tokens=5)))
+    complete_sync([(endpoint, requests(1)[0])], concurrency=1, policy=policy(10), cache=cache)
+    scripted.add(*(Reply(body=chat_completion(f"a{i}", prompt_tokens=2, completion_tokens=3)) for i in range(2)))
+    seen: list[tuple[str, int, bool]] = []
+    held: list[str] = []
+
+    @asynccontextmanager
+    async def slot(ep: Endpoint):
+        held.append(ep.model)
+        yield
+
+    batch = complete_sync([(endpoint, r) for r in requests(3)], concurrency=2, policy=policy(10), cache=cache,
+                          slot=slot, on_result=lambda r: seen.append((r.key, r.output_tokens, r.from_cache)))
+    assert sorted(seen) == [("k0", 5, True), ("k1", 3, False), ("k2", 3, False)]
+    assert held == ["m", "m"]  # the cache hit was never sent, so it held no slot
+    assert [r.key for r in batch.results] == ["k0", "k1", "k2"]

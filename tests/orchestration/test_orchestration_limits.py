@@ -1,9 +1,10 @@
-"""Global concurrency limits on a real Prefect server: two processes started together never have more than
-the limit's requests in flight at one server (counted by the server itself)."""
+"""Global concurrency limits on a real Prefect server: two runs started together never have more than
+the limit's requests in flight at one server (counted by the server itself), nor two GPU jobs at once."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import threading
@@ -14,13 +15,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from skillfoundry.flows.limits import Limit, endpoint_limit, ensure_limit, gpu_limit, server_limit_name
+from skillfoundry.flows.limits import (
+    Limit,
+    endpoint_limit,
+    enforced,
+    ensure_limit,
+    gpu_limit,
+    gpu_slot,
+    request_slots,
+    server_limit_name,
+)
+from skillfoundry.flows.prefect_server import PRIVATE_API_ENV
 from skillfoundry.llm.spec import Endpoint, ModelSpec
 
 
 class CountingServer(ThreadingHTTPServer):
-    """Answers every GET after a pause and records the most requests it ever had in flight."""
+    """An OpenAI-compatible chat server that answers after a pause and records the most requests it ever
+    had in flight."""
 
     daemon_threads = True
 
@@ -35,7 +48,8 @@ class CountingServer(ThreadingHTTPServer):
 class CountingHandler(BaseHTTPRequestHandler):
     server: CountingServer
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
         with self.server.lock:
             self.server.in_flight += 1
             self.server.most = max(self.server.most, self.server.in_flight)
@@ -43,28 +57,35 @@ class CountingHandler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.in_flight -= 1
             self.server.served += 1
+        body = json.dumps({
+            "id": "c", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }).encode()
         self.send_response(200)
-        self.send_header("Content-Length", "2")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(b"ok")
+        self.wfile.write(body)
 
     def log_message(self, *args: object) -> None:
         pass
 
 
-CLIENT = """
-import asyncio, sys, httpx
-from skillfoundry.flows.limits import Limit, holding, server_limit_name
+# One run's student stage: the scheduler with the slot hook the pipeline passes, 4 requests in flight
+# of its own; the server's limit (created by the test with 2 slots) must hold both runs to 2 together.
+RUN = """
+import sys
+from skillfoundry.flows.limits import enforced, request_slots
+from skillfoundry.llm.retry import RetryPolicy
+from skillfoundry.llm.spec import Endpoint, ModelSpec
+from skillfoundry.llm.student import ChatRequest, complete_sync
 
-async def main(url: str, n: int) -> None:
-    limit = Limit(name=server_limit_name(url), slots=2)
-    async with httpx.AsyncClient(trust_env=False) as http:
-        async def one() -> None:
-            async with holding(limit):
-                (await http.get(url)).raise_for_status()
-        await asyncio.gather(*(one() for _ in range(n)))
-
-asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+assert enforced(), "a shared Prefect server: limits apply"
+endpoint = Endpoint(spec=ModelSpec.parse("vllm:m"), api="openai", base_url=sys.argv[1], model="m")
+jobs = [(endpoint, ChatRequest(key=str(i), prompt="hi")) for i in range(int(sys.argv[2]))]
+batch = complete_sync(jobs, concurrency=4, policy=RetryPolicy(), slot=request_slots(4))
+assert [r.text for r in batch.results] == ["ok"] * len(jobs), batch.results
 """
 
 
@@ -79,10 +100,34 @@ def counting() -> CountingServer:
 
 def test_two_runs_together_never_exceed_the_limit_at_the_server(prefect_server, counting: CountingServer) -> None:
     url = f"http://127.0.0.1:{counting.server_address[1]}/v1"
-    runs = [subprocess.Popen([sys.executable, "-c", CLIENT, url, "5"]) for _ in range(2)]
+    assert asyncio.run(ensure_limit(Limit(name=server_limit_name(url), slots=2)))
+    runs = [subprocess.Popen([sys.executable, "-c", RUN, url, "6"]) for _ in range(2)]
     assert [r.wait(timeout=300) for r in runs] == [0, 0]
-    assert counting.served == 10
-    assert counting.most == 2  # the limit held, and both slots were used
+    assert counting.served == 12
+    assert counting.most == 2  # the limit held across both runs, and both slots were used
+
+
+def test_limits_are_not_enforced_on_a_runs_private_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        monkeypatch.setenv(PRIVATE_API_ENV, "http://127.0.0.1:4200/api")
+        assert not enforced() and request_slots(4) is None and gpu_slot() is None
+        monkeypatch.setenv(PRIVATE_API_ENV, "http://127.0.0.1:4999/api")
+        assert enforced() and request_slots(4) is not None and gpu_slot() is not None
+
+
+def test_gpu_jobs_of_two_processes_hold_the_gpu_one_at_a_time(prefect_server, tmp_path) -> None:
+    log = tmp_path / "gpu.log"
+    job = (
+        "import os, sys, time\n"
+        "from skillfoundry.flows.limits import gpu_slot\n"
+        "for _ in range(2):\n"
+        "    with gpu_slot()():\n"
+        "        fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)\n"
+        "        os.write(fd, b'start\\n'); time.sleep(0.3); os.write(fd, b'end\\n'); os.close(fd)\n"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", job, str(log)]) for _ in range(2)]
+    assert [r.wait(timeout=300) for r in runs] == [0, 0]
+    assert log.read_text().split() == ["start", "end"] * 4  # never two jobs on the GPU at once
 
 
 def test_missing_limits_are_created_once_and_existing_ones_left_alone(prefect_server) -> None:

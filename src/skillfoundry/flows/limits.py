@@ -4,13 +4,19 @@ Two overlapping runs that send requests to one model server, or jobs to one GPU,
 each request holds a slot of the limit named for its server (``anthropic``, ``server-127.0.0.1-8000``, ...)
 and each GPU job a slot of ``gpu``, for as long as it runs. Limits are created (active) when missing; a
 limit that exists is left as the user set it (``prefect gcl update NAME --limit N``).
+
+They are enforced when runs share a Prefect server (``PREFECT_API_URL``, a profile, Prefect Cloud, a
+worker's deployment runs). A run without one gets a private local server that no other run can see, so
+its limits would bound nothing and only cost two API calls a request: ``prefect_api`` names that server
+in ``PRIVATE_API_ENV`` and ``enforced`` is then False.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager, contextmanager
 from urllib.parse import urlsplit
 
 from prefect.client.orchestration import get_client
@@ -103,3 +109,26 @@ def holding_sync(limit: Limit, occupy: int = 1) -> Iterator[None]:
     run_coro_as_sync(_ensure_once(limit))
     with sync_concurrency(limit.name, occupy=occupy, lease_duration=LEASE_S, strict=True):
         yield
+
+
+def enforced() -> bool:
+    """True when this process reports to a Prefect server other runs can share (see the module doc)."""
+    from skillfoundry.flows.prefect_server import PRIVATE_API_ENV, configured_api_url
+
+    api = configured_api_url()
+    return bool(api) and api != os.environ.get(PRIVATE_API_ENV)
+
+
+def request_slots(concurrency: int) -> Callable[[Endpoint], AbstractAsyncContextManager[None]] | None:
+    """The ``slot`` hook of the student scheduler: one slot of the endpoint's limit per request in flight,
+    the limit created with the server's slots (else ``concurrency``); None when limits are not enforced."""
+    if not enforced():
+        return None
+    return lambda endpoint: holding(endpoint_limit(endpoint, endpoint.slots or concurrency))
+
+
+def gpu_slot() -> Callable[[], AbstractContextManager[None]] | None:
+    """The hook GPU jobs are run under (one slot of ``gpu``); None when limits are not enforced."""
+    if not enforced():
+        return None
+    return lambda: holding_sync(gpu_limit())

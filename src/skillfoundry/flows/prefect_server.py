@@ -22,6 +22,9 @@ from skillfoundry.flows.prefect_env import prefect_defaults
 from skillfoundry.flows.zombies import heartbeat_env
 from skillfoundry.llm.servers import HOST, ManagedServer, free_port
 
+PRIVATE_API_ENV = "SKILLFOUNDRY_PRIVATE_PREFECT_API"
+"""Names the local server ``prefect_api`` started for this run alone (no other run reports to it)."""
+
 
 def with_env(env: dict[str, str], cmd: list[str]) -> list[str]:
     """``cmd`` run with extra environment variables (``env`` execs it: the leash still watches one process)."""
@@ -105,6 +108,7 @@ def prefect_api() -> Iterator[str]:
     with PrefectServer(port=free_port()) as server:
         before = os.environ.get("PREFECT_API_URL")
         os.environ["PREFECT_API_URL"] = server.api_url  # for subprocesses (workers, Dask) too
+        os.environ[PRIVATE_API_ENV] = server.api_url  # no other run shares it: limits need not apply
         try:
             with temporary_settings({PREFECT_API_URL: server.api_url}):
                 try:
@@ -112,6 +116,7 @@ def prefect_api() -> Iterator[str]:
                 finally:
                     drain_to_server()
         finally:
+            os.environ.pop(PRIVATE_API_ENV, None)
             if before is None:
                 os.environ.pop("PREFECT_API_URL", None)
             else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -30,11 +32,13 @@ MAX_ANSWER_CHARS = 2_000_000
 
 class GradingContext(BaseModel):
     """What graders need beyond the answer: a cache folder (kernel builds), an optional LLM judge,
-    and the GPU architectures kernels are compiled for (None: the kernel grader's default)."""
+    the GPU architectures kernels are compiled for (None: the kernel grader's default), and the context
+    every GPU job runs under (a slot of the shared ``gpu`` limit; None: none)."""
 
     cache_dir: Path | None = None
     judge: Judge | None = None
     archs: list[str] | None = None
+    gpu_slot: Callable[[], AbstractContextManager[object]] | None = None
 
 
 def _kernel_bundle(check: KernelCheck, answer: str, ctx: GradingContext) -> GradeBundle:
@@ -57,7 +61,7 @@ def _kernel_bundle(check: KernelCheck, answer: str, ctx: GradingContext) -> Grad
         )
     kwargs = {"cache_dir": ctx.cache_dir} | ({"archs": ctx.archs} if ctx.archs is not None else {})
     try:
-        return grade_kernel(check, answer, **kwargs)
+        return grade_kernel(check, answer, gpu_slot=ctx.gpu_slot, **kwargs)
     except Exception as exc:  # a grader bug must not lose the batch; record it as an infra error
         reason = f"kernel grader error: {type(exc).__name__}: {exc}"[:500]
         return GradeBundle(outcomes=[infra_failure("kernel", kernel_level(), reason)])

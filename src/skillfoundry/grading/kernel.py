@@ -9,7 +9,8 @@ pass); only a misconfigured check (unknown problem id, unsupported arch) raises.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,10 +97,12 @@ def _gpu_stage(
     detail: dict[str, Any],
     builds: list[BuildResult],
     cache_dir: Path | None,
+    gpu_slot: Callable[[], AbstractContextManager[object]] | None,
 ) -> GradeBundle:
     from skillfoundry.kernels.gpu.runner import benchmark_records, run_candidate
 
-    run = run_candidate(problem, source, cache_dir=cache_dir)
+    with (gpu_slot or nullcontext)():
+        run = run_candidate(problem, source, cache_dir=cache_dir)
     if run.arch and run.arch not in {b.arch for b in builds}:
         # a cache hit: the runner built the same program
         builds.append(compile_cuda(signature_program(problem, source), arch=run.arch, cache_dir=cache_dir))
@@ -107,10 +110,15 @@ def _gpu_stage(
 
 
 def grade_kernel(
-    check: KernelCheck, answer: str, *, cache_dir: Path | None = None, archs: Sequence[str] = ("sm_90",)
+    check: KernelCheck,
+    answer: str,
+    *,
+    cache_dir: Path | None = None,
+    archs: Sequence[str] = ("sm_90",),
+    gpu_slot: Callable[[], AbstractContextManager[object]] | None = None,
 ) -> GradeBundle:
     """Grade ``answer`` against ``check.problem_id``; one CheckOutcome (grader 'kernel') plus the
-    build records (one per arch) and, on a GPU, one benchmark record per shape."""
+    build records (one per arch) and, on a GPU, one benchmark record per shape (run under ``gpu_slot``)."""
     problem = get_problem(check.problem_id)
     level = kernel_level()
     for arch in archs:
@@ -154,6 +162,6 @@ def grade_kernel(
         return _bundle(_outcome(False, level, detail), builds)
     detail["findings"] = []
     if level is GradingLevel.KERNEL_GPU:
-        return _gpu_stage(check, problem, source, detail, builds, cache_dir)
+        return _gpu_stage(check, problem, source, detail, builds, cache_dir, gpu_slot)
     detail.update(stage="static", gpu=False, correctness="not checked (no GPU)")
     return _bundle(_outcome(True, level, detail), builds)

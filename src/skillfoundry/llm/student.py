@@ -15,6 +15,9 @@ still waiting fails at once with one message (``BatchResult.down``) instead of a
 that still fails is a ChatResult with ``error`` and ``error_kind``; the batch never raises for it.
 
 Seeded requests are served from the ResponseCache when given one (``from_cache``) and stored in it.
+A ``slot`` hook, when given, is held around every send (the orchestration layer passes Prefect's global
+concurrency limits through it, shared by every run on one Prefect server); ``on_result`` sees every
+result as it arrives (the live progress display).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, TypeVar
 
 import anthropic
@@ -44,6 +48,8 @@ from skillfoundry.llm.spec import Endpoint
 
 ErrorKind = Literal["timeout", "server_error", "connection", "rate_limit", "bad_request", "other"]
 T = TypeVar("T")
+Slot = Callable[[Endpoint], AbstractAsyncContextManager[object]]
+"""Makes the context held around one send to an endpoint (a slot of a concurrency limit)."""
 
 
 class ChatRequest(BaseModel):
@@ -81,6 +87,9 @@ class ChatResult(BaseModel):
     finish_reason: str | None = None
     error: str | None = None
     error_kind: ErrorKind | None = None
+
+
+OnResult = Callable[[ChatResult], None]
 
 
 class BatchResult(BaseModel):
@@ -249,6 +258,8 @@ async def complete(
     policy: RetryPolicy,
     cache: ResponseCache | None = None,
     budget: Budget | None = None,
+    slot: Slot | None = None,
+    on_result: OnResult | None = None,
 ) -> BatchResult:
     """Answer every (endpoint, request); results in job order. With a ``budget``, each answer's cost is
     charged to it and no request is sent once it is exhausted (those come back ``unsent``)."""
@@ -264,6 +275,8 @@ async def complete(
             hit = cache.get(keys[index])  # type: ignore[arg-type]
             if hit is not None:
                 results[index] = ChatResult(key=request.key, latency_s=0.0, from_cache=True, **hit.model_dump())
+                if on_result is not None:
+                    on_result(results[index])  # type: ignore[arg-type]
                 continue
         pending.setdefault(endpoint.server_key(), []).append((index, request))
         endpoints.setdefault(endpoint.server_key(), endpoint)
@@ -278,7 +291,14 @@ async def complete(
                     results[index] = ChatResult(key=request.key, latency_s=0.0, unsent=True, error_kind="other",
                                                 error=budget.message("this request"))
                     continue
-                result = await server.answer(jobs[index][0], request)
+                endpoint = jobs[index][0]
+                if slot is None:
+                    result = await server.answer(endpoint, request)
+                else:
+                    async with slot(endpoint):
+                        result = await server.answer(endpoint, request)
+                if on_result is not None:
+                    on_result(result)
                 if budget is not None:
                     budget.charge(result.cost_usd)
                 results[index] = result
@@ -315,9 +335,12 @@ def complete_sync(
     policy: RetryPolicy,
     cache: ResponseCache | None = None,
     budget: Budget | None = None,
+    slot: Slot | None = None,
+    on_result: OnResult | None = None,
 ) -> BatchResult:
     """``complete`` for sync callers."""
-    return run_sync(lambda: complete(jobs, concurrency=concurrency, policy=policy, cache=cache, budget=budget))
+    return run_sync(lambda: complete(jobs, concurrency=concurrency, policy=policy, cache=cache, budget=budget,
+                                     slot=slot, on_result=on_result))
 
 
 def complete_batch_sync(

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from skillfoundry import capture, evaluation
 from skillfoundry.domain import cuda
 from skillfoundry.evaluation import CaseRef, Sampling
+from skillfoundry.flows import limits
 from skillfoundry.flows.retry import retry_if_transient
 from skillfoundry.grading.grade import GradingContext
 from skillfoundry.grading.llm_judge import make_judge
@@ -26,6 +27,7 @@ from skillfoundry.llm.retry import RetryPolicy
 from skillfoundry.llm.spec import Endpoint
 from skillfoundry.llm.structured import StructuredResult
 from skillfoundry.llm.student import ChatResult, ServerDownError, complete_sync
+from skillfoundry.progress import stage
 from skillfoundry.skills import extract, refine
 from skillfoundry.skills.folder import skill_id as compute_skill_id
 from skillfoundry.skills.folder import write_skill
@@ -248,7 +250,12 @@ def generate(
         return [[] for _ in batches]
     cache = ResponseCache(response_cache_dir) if response_cache_dir is not None else None
     started = time.perf_counter()
-    outcome = complete_sync(jobs, concurrency=concurrency, policy=policy, cache=cache, budget=budget)
+    with stage("students", total=len(jobs)) as progress:
+        outcome = complete_sync(
+            jobs, concurrency=concurrency, policy=policy, cache=cache, budget=budget,
+            slot=limits.request_slots(concurrency),
+            on_result=lambda r: progress.advance(tokens=r.output_tokens, error=r.error is not None, usd=r.cost_usd),
+        )
     elapsed = time.perf_counter() - started
     out, offset = [], 0
     for batch, planned in zip(batches, plans, strict=True):
@@ -297,8 +304,9 @@ def grade(
 ) -> int:
     """Grade a batch and store grades, kernel builds and benchmarks; returns the number of grade rows."""
     by_id = {r.case_id: r.case for r in cases}
-    ctx = GradingContext(cache_dir=cache_dir, judge=make_judge(judge) if judge else None)
-    graded = evaluation.grade_generations(generations, by_id, ctx)
+    ctx = GradingContext(cache_dir=cache_dir, judge=make_judge(judge) if judge else None, gpu_slot=limits.gpu_slot())
+    with stage("grading", total=len(generations)) as progress:
+        graded = evaluation.grade_generations(generations, by_id, ctx, on_graded=lambda _: progress.advance())
     write_rows(data_dir, "grades", graded.grades)
     write_rows(data_dir, "kernel_builds", graded.kernel_builds)
     write_rows(data_dir, "kernel_benchmarks", graded.kernel_benchmarks)
