@@ -6,10 +6,12 @@ import csv
 import io
 import json
 import os
+import pty
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +35,34 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def cli_on_a_terminal(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``cli`` with stderr on a pseudo-terminal, as a user at a shell sees it (the live display draws there);
+    stderr comes back with the terminal's control sequences removed."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "skillfoundry", *args], stdout=subprocess.PIPE, stderr=slave,
+                            text=True, env=env)
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed its end
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    stdout, _ = proc.communicate(timeout=3000)
+    reader.join(timeout=30)
+    os.close(master)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", b"".join(chunks).decode(errors="replace"))
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, screen)
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], subprocess.CompletedProcess[str]]:
     root = tmp_path_factory.mktemp("e2e")
@@ -47,7 +77,8 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     for name in ("ANTHROPIC_API_KEY", "PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK"):
         env.pop(name, None)  # as a newcomer runs it: the CLI's own Prefect defaults apply
     data = root / "data"
-    done = cli("run", "--cases", "3", "--epochs", "2", "--data-dir", str(data), "--run-id", "e2e", env=env)
+    done = cli_on_a_terminal("run", "--cases", "3", "--epochs", "2", "--data-dir", str(data), "--run-id", "e2e",
+                             env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return data, env, done
 
@@ -107,6 +138,13 @@ def test_run_prints_no_traceback_nor_error_and_its_result_reads_at_80_columns(fi
     (row,) = run_lift(catalog(data), "e2e")
     for value in lift_cells(row):
         assert value in text or value == f"{row.n_cases} x {row.n_epochs}", value
+
+
+def test_a_terminal_sees_live_progress_of_the_student_and_grading_stages(finished_run) -> None:
+    _, _, done = finished_run
+    for name in ("students", "grading"):  # both conditions of 3 cases x 2 epochs, per stage call
+        assert re.search(rf"^{name}\b.*\b(\d+)/\1\b", done.stderr, re.MULTILINE), done.stderr[-3000:]
+    assert re.search(r"students\b.*\d+ tok/s\s+\d+ err\s+\$0\.0000", done.stderr), done.stderr[-3000:]
 
 
 def test_lineage_links_trace_to_skill_to_evaluation(finished_run) -> None:

@@ -1,7 +1,8 @@
 """A killed run shows as ``Crashed``, not ``Running`` forever, and then finishes by itself.
 
-Heartbeats plus a zombie-detection automation mark it Crashed; a second automation puts a crashed
-deployment run of the project (tag ``skillfoundry``) back to ``Scheduled`` (AwaitingRetry), so a worker runs
+Heartbeats plus a zombie-detection automation mark it Crashed (a worker that sees its process die marks it
+at once); a second automation puts a crashed deployment run of the project (tag ``skillfoundry``) that is
+still crashed ``SETTLE_S`` later back to ``Scheduled`` (AwaitingRetry), so a worker runs
 the same flow run again: the same run id, so it resumes from its stored rows. ``MAX_ATTEMPTS`` in the flow
 bounds the loop for a run that crashes every time.
 
@@ -25,7 +26,9 @@ SILENCE_S = 90  # three missed heartbeats
 AUTOMATION_NAME = "skillfoundry: crash flow runs without heartbeats"
 RETRY_AUTOMATION_NAME = "skillfoundry: retry crashed deployment runs"
 PROJECT_TAG = "skillfoundry"  # prefect.yaml tags every deployment of the project with it
-FINAL_EVENTS = {f"prefect.flow-run.{state}" for state in ("Completed", "Failed", "Cancelled", "Crashed")}
+SETTLE_S = 30  # a crash is retried once its reports have stopped coming for this long
+_OTHER_FINAL = ("Completed", "Failed", "Cancelled")
+FINAL_EVENTS = {f"prefect.flow-run.{state}" for state in (*_OTHER_FINAL, "Crashed")}
 
 
 class TooManyAttemptsError(RuntimeError):
@@ -69,7 +72,14 @@ def zombie_automation() -> Automation:
 
 
 def retry_automation() -> Automation:
-    """The automation: a crashed flow run of a project deployment goes back to Scheduled (same flow run)."""
+    """The automation: a crashed flow run of a project deployment that is still crashed ``SETTLE_S`` after
+    its crash goes back to Scheduled (the same flow run, so the same run id).
+
+    Proactive, not reactive: one SIGKILL is reported twice (the runner, then the worker seeing its process
+    exit), a few seconds apart, and a reactive retry put the run back to Scheduled between the two, where
+    the second report crashed it again for good. Waiting for the reports to settle retries it once; any
+    state the run takes in the meantime (a user's own retry, say) cancels the automatic one.
+    """
     return Automation(
         name=RETRY_AUTOMATION_NAME,
         description=f"A crashed run of a deployment tagged {PROJECT_TAG!r} is scheduled again; it resumes its run id.",
@@ -79,10 +89,12 @@ def retry_automation() -> Automation:
                 {"prefect.resource.role": "tag", "prefect.resource.id": f"prefect.tag.{PROJECT_TAG}"},
                 {"prefect.resource.role": "deployment"},
             ],
-            expect={"prefect.flow-run.Crashed"},
-            posture=Posture.Reactive,
+            after={"prefect.flow-run.Crashed"},
+            expect={f"prefect.flow-run.{state}" for state in ("Scheduled", "Pending", "Running", *_OTHER_FINAL)},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
             threshold=1,
-            within=timedelta(seconds=0),
+            within=timedelta(seconds=SETTLE_S),
         ),
         actions=[
             ChangeFlowRunState(
@@ -94,18 +106,26 @@ def retry_automation() -> Automation:
     )
 
 
+def _definition(automation: Automation) -> tuple[object, object]:
+    """What the automation does, without the ids the server gives it."""
+    return automation.trigger.model_dump(exclude={"id"}), [a.model_dump() for a in automation.actions]
+
+
 async def _ensure(automation: Automation) -> bool:
+    """Create the project's automation, or bring one of its name written by an older version up to date
+    (its trigger and actions; whether it is enabled stays the user's choice); True when created."""
     try:
-        await Automation.aread(name=automation.name)
-        return False
+        stored = await Automation.aread(name=automation.name)
     except ValueError:  # Prefect's "not found"
-        pass
-    await automation.acreate()
-    return True
+        await automation.acreate()
+        return True
+    if _definition(stored) != _definition(automation):
+        await automation.model_copy(update={"id": stored.id, "enabled": stored.enabled}).aupdate()
+    return False
 
 
 async def ensure_zombie_automation() -> bool:
-    """Create the crash-detection and crash-retry automations on the configured Prefect server when missing;
-    True when any was created."""
+    """Create the crash-detection and crash-retry automations on the configured Prefect server when missing
+    (updating older versions of them); True when any was created."""
     created = [await _ensure(zombie_automation()), await _ensure(retry_automation())]
     return any(created)
