@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from skillfoundry.domain import cuda
@@ -19,8 +20,10 @@ def capture_trace(
     max_turns: int,
     max_tokens: int,
     cache_dir: Path | None,
+    on_turn: Callable[[int, float], None] | None = None,
 ) -> tuple[TraceRecord, AgentTrace]:
-    """The teacher solves ``problem`` with real tools; every message, call, token and dollar is kept."""
+    """The teacher solves ``problem`` with real tools; every message, call, token and dollar is kept
+    (``on_turn``: see ``run_agent``)."""
     prompt = cuda.teacher_prompt(problem)
     trace = run_agent(
         endpoint,
@@ -29,6 +32,7 @@ def capture_trace(
         tools=cuda.teacher_tools(problem, cache_dir),
         max_turns=max_turns,
         max_tokens=max_tokens,
+        on_turn=on_turn,
     )
     messages_json = canonical_json(trace.messages)
     record = TraceRecord(

@@ -123,11 +123,12 @@ def live(stream: TextIO | None = None) -> bool:
 
 
 @contextmanager
-def stage(name: str, total: int, *, stream: TextIO | None = None) -> Iterator[Stage]:
-    """A stage of ``total`` units with a live bar (done/total, tokens/s, errors, cost, ETA) on a terminal."""
+def stages(parts: list[tuple[str, int]], *, stream: TextIO | None = None) -> Iterator[list[Stage]]:
+    """Stages that run together (``(name, total)`` each: one row per student and condition, say), drawn as
+    one live display of a bar each (done/total, tokens/s, errors, cost, ETA) on a terminal."""
     target = sys.stderr if stream is None else stream
     if not live(target):
-        yield Stage(name, total, None)
+        yield [Stage(name, total, None) for name, total in parts]
         return
     progress = Progress(
         TextColumn("{task.description}"),
@@ -139,4 +140,11 @@ def stage(name: str, total: int, *, stream: TextIO | None = None) -> Iterator[St
         transient=False,
     )
     with progress:
-        yield Stage(name, total, progress)
+        yield [Stage(name, total, progress) for name, total in parts]
+
+
+@contextmanager
+def stage(name: str, total: int, *, stream: TextIO | None = None) -> Iterator[Stage]:
+    """One stage of ``total`` units with its live bar on a terminal (see ``stages``)."""
+    with stages([(name, total)], stream=stream) as (only,):
+        yield only

@@ -142,9 +142,10 @@ def test_run_prints_no_traceback_nor_error_and_its_result_reads_at_80_columns(fi
 
 def test_a_terminal_sees_live_progress_of_the_student_and_grading_stages(finished_run) -> None:
     _, _, done = finished_run
-    for name in ("students", "grading"):  # both conditions of 3 cases x 2 epochs, per stage call
+    for name in ("skill extraction", "local baseline", "local with_skill", "grading"):  # done == total
         assert re.search(rf"^{name}\b.*\b(\d+)/\1\b", done.stderr, re.MULTILINE), done.stderr[-3000:]
-    assert re.search(r"students\b.*\d+ tok/s\s+\d+ err\s+\$0\.0000", done.stderr), done.stderr[-3000:]
+    assert re.search(r"^teacher turns \S+\b.*\b[1-9]\d*/\d+\b", done.stderr, re.MULTILINE), done.stderr[-3000:]
+    assert re.search(r"local with_skill\b.*\d+ tok/s\s+\d+ err\s+\$0\.0000", done.stderr), done.stderr[-3000:]
 
 
 def test_lineage_links_trace_to_skill_to_evaluation(finished_run) -> None:

@@ -104,7 +104,7 @@ def test_every_result_is_reported_as_it_arrives_and_each_send_holds_a_slot(scrip
     scripted.add(Reply(body=chat_completion("first", prompt_tokens=2, completion_tokens=5)))
     complete_sync([(endpoint, requests(1)[0])], concurrency=1, policy=policy(10), cache=cache)
     scripted.add(*(Reply(body=chat_completion(f"a{i}", prompt_tokens=2, completion_tokens=3)) for i in range(2)))
-    seen: list[tuple[str, int, bool]] = []
+    seen: list[tuple[int, str, int, bool]] = []
     held: list[str] = []
 
     @asynccontextmanager
@@ -113,7 +113,7 @@ def test_every_result_is_reported_as_it_arrives_and_each_send_holds_a_slot(scrip
         yield
 
     batch = complete_sync([(endpoint, r) for r in requests(3)], concurrency=2, policy=policy(10), cache=cache,
-                          slot=slot, on_result=lambda r: seen.append((r.key, r.output_tokens, r.from_cache)))
-    assert sorted(seen) == [("k0", 5, True), ("k1", 3, False), ("k2", 3, False)]
+                          slot=slot, on_result=lambda i, r: seen.append((i, r.key, r.output_tokens, r.from_cache)))
+    assert sorted(seen) == [(0, "k0", 5, True), (1, "k1", 3, False), (2, "k2", 3, False)]
     assert held == ["m", "m"]  # the cache hit was never sent, so it held no slot
     assert [r.key for r in batch.results] == ["k0", "k1", "k2"]

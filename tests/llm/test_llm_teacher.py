@@ -34,11 +34,13 @@ def text(value: str) -> dict[str, Any]:
     return {"type": "text", "text": value}
 
 
-def run(scripted: ScriptedServer, tools: list[Tool], max_turns: int = 5) -> AgentTrace:
+def run(scripted: ScriptedServer, tools: list[Tool], max_turns: int = 5,
+        turns: list[tuple[int, float]] | None = None) -> AgentTrace:
     return run_agent(
         scripted.endpoint("anthropic:claude-opus-4-8", "anthropic"),
         system="You add numbers.", prompt="What is 2+3?", tools=tools,
         max_turns=max_turns, max_tokens=256, temperature=0.2, max_retries=2,
+        on_turn=None if turns is None else lambda tokens, usd: turns.append((tokens, usd)),
     )
 
 
@@ -51,9 +53,12 @@ def test_tool_call_then_answer_with_retry_and_cost(scripted: ScriptedServer) -> 
         Reply(body=message([text("2+3 = 5")], "end_turn", input_tokens=150, output_tokens=10)),
     )
     calls: list[dict[str, Any]] = []
-    trace = run(scripted, [add_tool(calls)])
+    turns: list[tuple[int, float]] = []
+    trace = run(scripted, [add_tool(calls)], turns=turns)
 
     assert calls == [{"a": 2, "b": 3}]
+    assert [tokens for tokens, _ in turns] == [20, 10]  # each turn reported as it ended
+    assert sum(usd for _, usd in turns) == pytest.approx(trace.cost_usd)
     assert (trace.turns, trace.tool_calls, trace.stop_reason, trace.final_text) == (2, 1, "end_turn", "2+3 = 5")
     assert (trace.input_tokens, trace.output_tokens) == (250, 30)
     price = CLAUDE_PRICES["claude-opus-4-8"]

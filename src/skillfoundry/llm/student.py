@@ -89,7 +89,8 @@ class ChatResult(BaseModel):
     error_kind: ErrorKind | None = None
 
 
-OnResult = Callable[[ChatResult], None]
+OnResult = Callable[[int, ChatResult], None]
+"""Sees each job's result (by its index in the batch) as it arrives."""
 
 
 class BatchResult(BaseModel):
@@ -276,7 +277,7 @@ async def complete(
             if hit is not None:
                 results[index] = ChatResult(key=request.key, latency_s=0.0, from_cache=True, **hit.model_dump())
                 if on_result is not None:
-                    on_result(results[index])  # type: ignore[arg-type]
+                    on_result(index, results[index])  # type: ignore[arg-type]
                 continue
         pending.setdefault(endpoint.server_key(), []).append((index, request))
         endpoints.setdefault(endpoint.server_key(), endpoint)
@@ -298,7 +299,7 @@ async def complete(
                     async with slot(endpoint):
                         result = await server.answer(endpoint, request)
                 if on_result is not None:
-                    on_result(result)
+                    on_result(index, result)
                 if budget is not None:
                     budget.charge(result.cost_usd)
                 results[index] = result

@@ -88,6 +88,13 @@ class AgentTrace(BaseModel):
     final_text: str
 
 
+def _cost(endpoint: Endpoint, usage: Sequence[int], prices: Mapping[str, Price] | None) -> float:
+    """USD of (fresh input, output, cache-write, cache-read) tokens."""
+    fresh, output, written, read = usage
+    return cost_usd(endpoint.spec, input_tokens=fresh, output_tokens=output, cache_write_tokens=written,
+                    cache_read_tokens=read, prices=prices)
+
+
 def run_agent(
     endpoint: Endpoint,
     *,
@@ -101,6 +108,7 @@ def run_agent(
     max_retries: int = DEFAULT_MAX_RETRIES,
     prices: Mapping[str, Price] | None = None,
     thinking_tokens: int = 0,
+    on_turn: Callable[[int, float], None] | None = None,
 ) -> AgentTrace:
     """Loop: ask the model, run every tool it calls, send the results back; stop on a turn without
     tool calls (``stop_reason`` from the model) or after ``max_turns`` model turns (``max_turns``).
@@ -109,6 +117,7 @@ def run_agent(
     servers that also answer ``/v1/messages`` (the local llama-server). On Claude, the system prompt,
     tools and conversation are prompt-cached, and ``thinking_tokens`` > 0 turns on extended thinking
     where the model supports it (its thinking blocks stay in the trace and go back with tool results).
+    ``on_turn`` sees each turn's output tokens and cost as it ends (the live progress display).
     """
     by_name = {tool.name: tool for tool in tools}
     client = anthropic_client(endpoint, timeout_s=timeout_s, max_retries=max_retries)
@@ -133,7 +142,10 @@ def run_agent(
                 **options,
             )
             turns += 1
-            tokens = [a + b for a, b in zip(tokens, anthropic_usage(response.usage), strict=True)]
+            usage = anthropic_usage(response.usage)
+            tokens = [a + b for a, b in zip(tokens, usage, strict=True)]
+            if on_turn is not None:
+                on_turn(usage[1], _cost(endpoint, usage, prices))
             blocks = [block.model_dump(mode="json", exclude_none=True) for block in response.content]
             messages.append({"role": "assistant", "content": blocks})
             final_text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
@@ -157,14 +169,7 @@ def run_agent(
         turns=turns,
         input_tokens=tokens[0] + tokens[2] + tokens[3],
         output_tokens=tokens[1],
-        cost_usd=cost_usd(
-            endpoint.spec,
-            input_tokens=tokens[0],
-            output_tokens=tokens[1],
-            cache_write_tokens=tokens[2],
-            cache_read_tokens=tokens[3],
-            prices=prices,
-        ),
+        cost_usd=_cost(endpoint, tokens, prices),
         latency_s=time.monotonic() - started,
         stop_reason=stop_reason,
         final_text=final_text,

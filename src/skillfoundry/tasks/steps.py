@@ -27,7 +27,7 @@ from skillfoundry.llm.retry import RetryPolicy
 from skillfoundry.llm.spec import Endpoint
 from skillfoundry.llm.structured import StructuredResult
 from skillfoundry.llm.student import ChatResult, ServerDownError, complete_sync
-from skillfoundry.progress import stage
+from skillfoundry.progress import stage, stages
 from skillfoundry.skills import extract, refine
 from skillfoundry.skills.folder import skill_id as compute_skill_id
 from skillfoundry.skills.folder import write_skill
@@ -91,14 +91,16 @@ def teacher_call_trace(
 def capture_trace(
     endpoint: Endpoint, problem_id: str, *, run_id: str, data_dir: Path, cache_dir: Path, max_turns: int, max_tokens: int
 ) -> TraceRecord:
-    record, _ = capture.capture_trace(
-        endpoint,
-        cuda.lookup_problem(problem_id, data_dir),
-        run_id=run_id,
-        max_turns=max_turns,
-        max_tokens=max_tokens,
-        cache_dir=cache_dir,
-    )
+    with stage(f"teacher turns {problem_id}", total=max_turns) as progress:
+        record, _ = capture.capture_trace(
+            endpoint,
+            cuda.lookup_problem(problem_id, data_dir),
+            run_id=run_id,
+            max_turns=max_turns,
+            max_tokens=max_tokens,
+            cache_dir=cache_dir,
+            on_turn=lambda tokens, usd: progress.advance(tokens=tokens, usd=usd),
+        )
     write_rows(data_dir, "traces", [record])
     return record
 
@@ -149,9 +151,11 @@ def extract_skill(
 ) -> tuple[Skill, SkillRecord, list[TestCase]]:
     messages = [m for t in traces for m in json.loads(t.messages_json)]
     started = time.perf_counter()
-    skill, practice, calls = extract.extract_skill(
-        endpoint, task_prompt=task_prompt, messages=messages, n_cases=n_cases, max_tokens=max_tokens
-    )
+    with stage("skill extraction", total=1) as progress:
+        skill, practice, calls = extract.extract_skill(
+            endpoint, task_prompt=task_prompt, messages=messages, n_cases=n_cases, max_tokens=max_tokens
+        )
+        progress.advance(tokens=sum(c.output_tokens for c in calls), usd=sum(c.cost_usd for c in calls))
     call_trace = teacher_call_trace(run_id, "extract-skill", endpoint, calls, time.perf_counter() - started)
     write_rows(data_dir, "traces", [call_trace])
     trace_ids = [t.trace_id for t in traces] + [call_trace.trace_id]
@@ -250,11 +254,14 @@ def generate(
         return [[] for _ in batches]
     cache = ResponseCache(response_cache_dir) if response_cache_dir is not None else None
     started = time.perf_counter()
-    with stage("students", total=len(jobs)) as progress:
+    owner = [i for i, planned in enumerate(plans) for _ in planned]  # job index -> its batch
+    parts = [(f"{b.endpoint.spec} {b.condition}", len(planned)) for b, planned in zip(batches, plans, strict=True)]
+    with stages(parts) as bars:
         outcome = complete_sync(
             jobs, concurrency=concurrency, policy=policy, cache=cache, budget=budget,
             slot=limits.request_slots(concurrency),
-            on_result=lambda r: progress.advance(tokens=r.output_tokens, error=r.error is not None, usd=r.cost_usd),
+            on_result=lambda i, r: bars[owner[i]].advance(tokens=r.output_tokens, error=r.error is not None,
+                                                          usd=r.cost_usd),
         )
     elapsed = time.perf_counter() - started
     out, offset = [], 0
