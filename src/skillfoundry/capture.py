@@ -20,10 +20,11 @@ def capture_trace(
     max_turns: int,
     max_tokens: int,
     cache_dir: Path | None,
+    thinking_tokens: int = 0,
     on_turn: Callable[[int, float], None] | None = None,
 ) -> tuple[TraceRecord, AgentTrace]:
     """The teacher solves ``problem`` with real tools; every message, call, token and dollar is kept
-    (``on_turn``: see ``run_agent``)."""
+    (``thinking_tokens``, ``on_turn``: see ``run_agent``)."""
     prompt = cuda.teacher_prompt(problem)
     trace = run_agent(
         endpoint,
@@ -32,6 +33,7 @@ def capture_trace(
         tools=cuda.teacher_tools(problem, cache_dir),
         max_turns=max_turns,
         max_tokens=max_tokens,
+        thinking_tokens=thinking_tokens,
         on_turn=on_turn,
     )
     messages_json = canonical_json(trace.messages)

@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=512, ge=1)
     teacher_max_turns: int = Field(default=6, ge=1)
     teacher_max_tokens: int = Field(default=1024, ge=1)
+    teacher_thinking_tokens: int = Field(
+        default=0, ge=0, description="extended-thinking budget per teacher turn where the model has it (0: off)"
+    )
     skill_max_tokens: int = Field(default=2048, ge=256)
     concurrency: int = Field(default=8, ge=1)
     request_timeout_s: float = Field(default=120.0, gt=0, description="one attempt, counted from its send")

@@ -23,6 +23,7 @@ from skillfoundry.storage.writer import write_rows
 CHANGES = {
     "epochs": 5, "cases": 4, "seed": 3, "temperature": 0.1, "max_tokens": 77, "students": ["local", "vllm:x/y"],
     "teacher": "anthropic:claude-x", "judge": "local", "refine_rounds": 2, "train_cases": 2,
+    "teacher_thinking_tokens": 2048,
 }
 
 
@@ -53,6 +54,15 @@ def test_how_a_run_runs_may_change_on_resume() -> None:
     after = before.model_copy(update={"concurrency": 1, "llama_threads": 16, "request_timeout_s": 600, "cache_dir": Path("/c")})
     check_same_experiment(stored_as(before), after, "r", "distill")
     assert {"concurrency", "llama_threads", "request_timeout_s", "cache_dir", "data_dir"} <= RUNTIME_SETTINGS
+
+
+def test_a_setting_added_since_the_run_was_stored_counts_as_its_default() -> None:
+    settings = Settings(data_dir=Path("/d"))
+    older = stored_as(settings)
+    del older.config["teacher_thinking_tokens"]  # stored by a version without the setting
+    check_same_experiment(older, settings, "r", "distill")
+    with pytest.raises(RunConfigError, match=r"teacher_thinking_tokens 0 -> 1024"):
+        check_same_experiment(older, settings.model_copy(update={"teacher_thinking_tokens": 1024}), "r", "distill")
 
 
 def test_another_flow_under_the_same_run_id_is_refused() -> None:

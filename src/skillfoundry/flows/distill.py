@@ -65,6 +65,10 @@ def check_same_experiment(stored: StoredRun, settings: Settings, run_id: str, fl
     if stored.flow != flow:
         raise RunConfigError(f"run {run_id} is a {stored.flow} run, not {flow}; use a new --run-id")
     old, new = experiment_config(stored.config), experiment_config(json.loads(settings.model_dump_json()))
+    for key in new.keys() - old.keys():  # a setting added since the run was stored: it ran with the default
+        field = Settings.model_fields.get(key)
+        if field is not None and field.default_factory is None:
+            old[key] = field.default
     differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     if differ:
         changes = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
@@ -194,6 +198,7 @@ def first_version(
             cache_dir=settings.kernel_cache_dir,
             max_turns=settings.teacher_max_turns,
             max_tokens=settings.teacher_max_tokens,
+            thinking_tokens=settings.teacher_thinking_tokens,
         )
         for p in train
     ]

@@ -89,7 +89,15 @@ def teacher_call_trace(
 
 @task(name="capture-trace", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=retry_if_transient)
 def capture_trace(
-    endpoint: Endpoint, problem_id: str, *, run_id: str, data_dir: Path, cache_dir: Path, max_turns: int, max_tokens: int
+    endpoint: Endpoint,
+    problem_id: str,
+    *,
+    run_id: str,
+    data_dir: Path,
+    cache_dir: Path,
+    max_turns: int,
+    max_tokens: int,
+    thinking_tokens: int = 0,
 ) -> TraceRecord:
     with stage(f"teacher turns {problem_id}", total=max_turns) as progress:
         record, _ = capture.capture_trace(
@@ -99,6 +107,7 @@ def capture_trace(
             max_turns=max_turns,
             max_tokens=max_tokens,
             cache_dir=cache_dir,
+            thinking_tokens=thinking_tokens,
             on_turn=lambda tokens, usd: progress.advance(tokens=tokens, usd=usd),
         )
     write_rows(data_dir, "traces", [record])
