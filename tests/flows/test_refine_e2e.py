@@ -25,6 +25,7 @@ def test_refinement_makes_a_child_version_and_evaluates_the_best_on_train(tmp_pa
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "SKILLFOUNDRY_MAX_TOKENS": "64",
         "SKILLFOUNDRY_TEACHER_MAX_TOKENS": "256",
+        "SKILLFOUNDRY_TEACHER_MAX_TURNS": "2",  # the 135M teacher: a short trace is enough here
     }
     env.pop("ANTHROPIC_API_KEY", None)
     done = subprocess.run(

@@ -72,6 +72,7 @@ def test_a_worker_runs_ad_hoc_to_completion(deployed, prefect_server, tmp_path: 
         "SKILLFOUNDRY_DATA_DIR": str(data),
         "SKILLFOUNDRY_MAX_TOKENS": "96",
         "SKILLFOUNDRY_TEACHER_MAX_TOKENS": "384",
+        "SKILLFOUNDRY_TEACHER_MAX_TURNS": "2",  # the 135M teacher: a short trace is enough here
         "SKILLFOUNDRY_TEACHER": "local",
         "SKILLFOUNDRY_STUDENTS": '["local"]',
     }

@@ -269,8 +269,9 @@ def generate(
         outcome = complete_sync(
             jobs, concurrency=concurrency, policy=policy, cache=cache, budget=budget,
             slot=limits.request_slots(concurrency),
-            on_result=lambda i, r: bars[owner[i]].advance(tokens=r.output_tokens, error=r.error is not None,
-                                                          usd=r.cost_usd),
+            on_result=lambda i, r: bars[owner[i]].advance(  # tok/s counts what the server generated now
+                tokens=0 if r.from_cache else r.output_tokens, error=r.error is not None, usd=r.cost_usd
+            ),
         )
     elapsed = time.perf_counter() - started
     out, offset = [], 0
