@@ -231,10 +231,13 @@ def setup() -> None:
     from skillfoundry.llm.llama_build import ensure_llama_server
     from skillfoundry.llm.model_file import smollm2_gguf_path
 
+    def say(message: str) -> None:  # plain lines: no colours in version numbers, paths never wrapped
+        console.print(message, highlight=False, markup=False, soft_wrap=True)
+
     settings = settings_from()
-    binary = ensure_llama_server(settings.cache_dir, log=console.print)
-    console.print(f"llama-server: {binary}")
-    console.print(f"model: {smollm2_gguf_path()}")
+    binary = ensure_llama_server(settings.cache_dir, log=say)
+    say(f"llama-server: {binary}")
+    say(f"model: {smollm2_gguf_path()}")
 
 
 @app.command()

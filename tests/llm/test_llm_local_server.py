@@ -150,3 +150,12 @@ def test_serve_foreground_prints_both_apis_and_stops_on_ctrl_c(llama_binary: Pat
     child.send_signal(signal.SIGINT)
     assert child.wait(timeout=60) == 0
     assert not _port_open(url)
+
+
+def test_setup_prints_whole_paths_on_a_narrow_terminal(llama_binary: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "skillfoundry", "setup"], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "40"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-2] == f"llama-server: {llama_binary}"  # one line, however narrow the terminal
+    assert lines[-1].startswith("model: /") and lines[-1].endswith(".gguf") and "\x1b" not in done.stdout
