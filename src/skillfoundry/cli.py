@@ -142,7 +142,7 @@ def run(
         raise typer.Exit(2) from None
     rid = run_id or new_run_id()
     same_experiment(lambda: resumable(settings, rid, "distill"))
-    console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}")
+    console.print(f"run [bold]{rid}[/bold]: teacher {settings.teacher}, students {', '.join(settings.students)}, data {settings.data_dir}", soft_wrap=True)
     try:
         with prefect_api():  # a local Prefect server that dies with this run, unless PREFECT_API_URL is set
             result = flow(settings, rid)
@@ -154,7 +154,7 @@ def run(
 
 def print_result(result: DistillResult) -> None:
     """The chosen skill, then one block per student that fits the terminal (the full table: `show`)."""
-    console.print(f"skill [bold]{result.skill_id}[/bold] at {result.skill_dir}")
+    console.print(f"skill [bold]{result.skill_id}[/bold] at {result.skill_dir}", soft_wrap=True)
     console.print(f"Skill lift, run {result.run_id} (held-out test split)", style="bold", markup=False)
     for r in result.lift:
         console.print()
@@ -222,7 +222,7 @@ def report(
         )
     )
     out.write_text(page, encoding="utf-8")
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out}", soft_wrap=True)
 
 
 @app.command()

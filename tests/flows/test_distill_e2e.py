@@ -108,10 +108,11 @@ def test_every_generation_has_one_grade_per_grader(finished_run) -> None:
 
 
 def test_skill_folder_is_valid_and_named_like_its_folder(finished_run) -> None:
-    data, _, _ = finished_run
+    data, _, done = finished_run
     con = catalog(data)
     (skill_id, name), = con.execute("select skill_id, name from skills where run_id = 'e2e'").fetchall()
     folder = data / "skill_folders" / skill_id / name
+    assert f"skill {skill_id} at {folder}\n" in done.stdout  # whole, though longer than the 80 columns
     skill = load_skill(folder)
     assert skill.name == folder.name
     assert [f for f in validate_skill_dir(folder) if f.severity == "error"] == []
