@@ -77,6 +77,6 @@ def test_an_example_skill_shows_the_lift_known_in_advance(example: str, verdict:
     assert sign_test_p(better, worse) < 0.05 and p_value < 0.05
     assert found == verdict and verdict in done.stdout
     if verdict == "helps":
-        assert 0 < ci_low <= lift <= ci_high and lift >= 0.5
+        assert 0 < ci_low <= lift <= ci_high <= 1.0 and lift >= 0.5
     else:
-        assert ci_low <= lift <= ci_high < 0 and lift <= -0.5
+        assert -1.0 <= ci_low <= lift <= ci_high < 0 and lift <= -0.5

@@ -27,6 +27,13 @@ def test_ci_contains_the_point_estimate(diffs: list[float], seed: int) -> None:
     lo, hi = paired_bootstrap_ci(ids(len(diffs)), diffs, n_boot=300, seed=seed)
     mean = float(np.mean(diffs))
     assert lo <= mean + 1e-12 and mean - 1e-12 <= hi
+    assert -1.0 <= lo and hi <= 1.0  # a difference of pass rates, however few the cases
+
+
+def test_a_lift_near_one_has_no_bound_past_one() -> None:
+    diffs = [1.0] * 10 + [0.5, 0.0]  # the t-expansion of 12 cases pushed the upper bound to 1.015
+    lo, hi = paired_bootstrap_ci(ids(len(diffs)), diffs, n_boot=1000, seed=0)
+    assert 0.5 < lo < float(np.mean(diffs)) and hi == 1.0
 
 
 def test_ci_narrows_as_cases_grow() -> None:

@@ -131,9 +131,10 @@ def expansion(n_cases: np.ndarray | int, level: float) -> np.ndarray:
 def expand(
     lift: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_cases: np.ndarray, level: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The t-expanded interval: each bound moved away from the observed lift by ``expansion(n)``."""
+    """The t-expanded interval: each bound moved away from the observed lift by ``expansion(n)``, then cut
+    to [-1, 1], where a difference of two pass rates lies."""
     k = expansion(n_cases, level)
-    return lift - k * (lift - lo), lift + k * (hi - lift)
+    return np.maximum(lift - k * (lift - lo), -1.0), np.minimum(lift + k * (hi - lift), 1.0)
 
 
 def bootstrap_groups(

@@ -426,7 +426,8 @@ pct AS (SELECT {columns(GROUP_KEYS)},
                quantile_cont(rep, {alpha!r}) AS lo, quantile_cont(rep, {1.0 - alpha!r}) AS hi
         FROM reps GROUP BY {columns(GROUP_KEYS)}),
 stats AS (SELECT {columns(GROUP_KEYS, "p.")},
-                 g.lift - k * (g.lift - p.lo) AS ci_low, g.lift + k * (p.hi - g.lift) AS ci_high
+                 greatest(g.lift - k * (g.lift - p.lo), -1.0) AS ci_low,
+                 least(g.lift + k * (p.hi - g.lift), 1.0) AS ci_high
           FROM pct p JOIN (SELECT *, {expansion_sql("n_cases", options.level)} AS k FROM groups) g ON {same})"""
 
 
