@@ -38,7 +38,7 @@ from skillfoundry.flows.prefect_server import prefect_api
 from skillfoundry.grading.grade import GradingContext
 from skillfoundry.llm.servers import LlamaServer
 from skillfoundry.llm.spec import Endpoint, ModelSpec
-from skillfoundry.llm.student import complete_batch_sync
+from skillfoundry.llm.student import complete_sync
 from skillfoundry.skills.evals_io import import_evals
 from skillfoundry.skills.folder import load_skill
 from skillfoundry.skills.folder import skill_id as compute_skill_id
@@ -103,14 +103,20 @@ def skill_and_cases(root: Path, n_cases: int) -> tuple:
 
 
 def plain(settings: Settings, endpoint: Endpoint, refs: list[CaseRef], skill, skill_id: str, sampling: Sampling) -> None:
-    """The evaluation stage as plain calls: plan, answer, store, grade, store; per condition."""
+    """The evaluation stage as plain calls, shaped as the pipeline's: every request of both conditions through
+    one scheduler, then per condition store, grade, store."""
     by_id = {r.case_id: r.case for r in refs}
     ctx = GradingContext(cache_dir=settings.kernel_cache_dir)
-    for condition, with_skill in (("with_skill", skill), ("baseline", None)):
-        planned = evaluation.plan(refs, skill=with_skill, epochs=list(range(settings.epochs)), sampling=sampling)
-        results = complete_batch_sync(
-            endpoint, [p.request for p in planned], concurrency=settings.concurrency, timeout_s=settings.request_timeout_s
-        )
+    plans = [
+        (condition, with_skill, evaluation.plan(refs, skill=with_skill, epochs=list(range(settings.epochs)), sampling=sampling))
+        for condition, with_skill in (("with_skill", skill), ("baseline", None))
+    ]
+    jobs = [(endpoint, p.request) for _, _, planned in plans for p in planned]
+    outcome = complete_sync(jobs, concurrency=settings.concurrency, policy=settings.retry_policy)
+    offset = 0
+    for condition, with_skill, planned in plans:
+        results = outcome.results[offset : offset + len(planned)]
+        offset += len(planned)
         rows = evaluation.to_generations(
             "bench", str(endpoint.spec), condition, skill_id if with_skill else None, planned, results, sampling.key()
         )
@@ -152,7 +158,8 @@ def main() -> None:
             times: dict[str, list[float]] = {"plain": [], "prefect": []}
             for r in range(args.repeat):  # alternate the sides so that load changes hit both alike
                 for side in ("plain", "prefect"):
-                    settings = Settings(data_dir=root / f"{side}{r}", epochs=args.epochs, concurrency=8)
+                    settings = Settings(data_dir=root / f"{side}{r}", cache_dir=root / "cache", epochs=args.epochs,
+                                        concurrency=8, response_cache=False)  # every pass asks the model
                     fn = plain if side == "plain" else orchestrated
                     times[side].append(timed(lambda: fn(settings, endpoint, refs, skill, sid, sampling)))
                     print(f"  ({side} pass {r + 1}: {times[side][-1]:.2f} s)", flush=True)
