@@ -72,26 +72,27 @@ def check_specs(specs: list[str]) -> None:
         raise typer.Exit(2) from None
 
 
+def before_start(check: Callable[[], object], prefix: str = "") -> None:
+    """Run ``check`` before anything starts: a ValueError from it is a one-line error and exit 2."""
+    try:
+        check()
+    except ValueError as err:
+        errors.print(f"[red]error:[/red] {prefix}{escape(str(err))}")
+        raise typer.Exit(2) from None
+
+
 def check_traces(settings: Settings) -> None:
-    """Every trace the skill is to be extracted from is stored; else a one-line error before anything starts."""
+    """Every trace the skill is to be extracted from is stored."""
     from skillfoundry.storage.resume import stored_traces
 
-    try:
-        stored_traces(settings.data_dir, settings.trace_ids)
-    except ValueError as err:
-        errors.print(f"[red]error:[/red] {escape(str(err))}")
-        raise typer.Exit(2) from None
+    before_start(lambda: stored_traces(settings.data_dir, settings.trace_ids))
 
 
 def check_suite(settings: Settings) -> None:
-    """The kernel suite must exist before anything starts; else a one-line error."""
+    """The kernel suite exists."""
     from skillfoundry.domain.cuda import suite_problems
 
-    try:
-        suite_problems(settings.suite, settings.data_dir)
-    except ValueError as err:
-        errors.print(f"[red]error:[/red] --suite: {escape(str(err))}")
-        raise typer.Exit(2) from None
+    before_start(lambda: suite_problems(settings.suite, settings.data_dir), "--suite: ")
 
 
 def same_experiment(check: Callable[[], object]) -> None:
