@@ -72,15 +72,27 @@ def check_specs(specs: list[str]) -> None:
         raise typer.Exit(2) from None
 
 
+def before_start(check: Callable[[], object], prefix: str = "") -> None:
+    """Run ``check`` before anything starts: a ValueError from it is a one-line error and exit 2."""
+    try:
+        check()
+    except ValueError as err:
+        errors.print(f"[red]error:[/red] {prefix}{escape(str(err))}")
+        raise typer.Exit(2) from None
+
+
+def check_traces(settings: Settings) -> None:
+    """Every trace the skill is to be extracted from is stored."""
+    from skillfoundry.storage.resume import stored_traces
+
+    before_start(lambda: stored_traces(settings.data_dir, settings.trace_ids))
+
+
 def check_suite(settings: Settings) -> None:
-    """The kernel suite must exist before anything starts; else a one-line error."""
+    """The kernel suite exists."""
     from skillfoundry.domain.cuda import suite_problems
 
-    try:
-        suite_problems(settings.suite, settings.data_dir)
-    except ValueError as err:
-        errors.print(f"[red]error:[/red] --suite: {escape(str(err))}")
-        raise typer.Exit(2) from None
+    before_start(lambda: suite_problems(settings.suite, settings.data_dir), "--suite: ")
 
 
 def same_experiment(check: Callable[[], object]) -> None:
@@ -113,6 +125,7 @@ def run(
     task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again instead of serving seeded requests from the response cache.")] = False,
     budget_usd: Annotated[float | None, typer.Option(help="Stop the run before it spends more than this many USD (resume it to finish).")] = None,
+    trace_id: Annotated[list[str] | None, typer.Option(help="Extract the skill from this stored trace instead of a new teacher trace (e.g. one from `trace import`); repeat for several.")] = None,
 ) -> None:
     """Distil a skill end to end and print the skill lift per student."""
     from skillfoundry.flows.distill import distill, resumable
@@ -132,9 +145,11 @@ def run(
         suite=suite,
         response_cache=False if no_cache else None,
         budget_usd=budget_usd,
+        trace_ids=trace_id or None,
     )
     check_specs([settings.teacher, *settings.students, *([settings.judge] if settings.judge else [])])
     check_suite(settings)
+    check_traces(settings)
     try:
         flow = on_runner(distill, task_runner)
     except TaskRunnerError as err:
@@ -171,6 +186,7 @@ def eval_skill(
     cases: Annotated[int | None, typer.Option(help="CUDA test problems, when the skill brings no cases.")] = None,
     epochs: Annotated[int | None, typer.Option(help="Answers per case and condition.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet tables and skill folders go.")] = None,
+    suite: Annotated[str | None, typer.Option(help="Kernel problem suite for a skill without cases: native, or an imported KernelBench level (kernelbench-l1).")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id; reusing one resumes that run with the same settings: what it stored is reused, only what is missing is computed.")] = None,
     task_runner: Annotated[str | None, typer.Option(help="Where the fan-out runs: threads (default), dask (a local cluster) or dask=tcp://HOST:PORT.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again instead of serving seeded requests from the response cache.")] = False,
@@ -181,8 +197,9 @@ def eval_skill(
     from skillfoundry.flows.runners import TaskRunnerError, on_runner
 
     settings = settings_from(students=student or None, judge=judge, cases=cases, epochs=epochs, data_dir=data_dir,
-                             response_cache=False if no_cache else None)
+                             suite=suite, response_cache=False if no_cache else None)
     check_specs([*settings.students, *([settings.judge] if settings.judge else [])])
+    check_suite(settings)
     if not (skill_dir / "SKILL.md").is_file():
         errors.print(f"[red]error:[/red] {skill_dir}: expected a skill folder containing SKILL.md")
         raise typer.Exit(2)

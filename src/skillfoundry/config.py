@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=512, ge=1)
     teacher_max_turns: int = Field(default=6, ge=1)
     teacher_max_tokens: int = Field(default=1024, ge=1)
+    trace_ids: list[str] = Field(
+        default_factory=list, description="extract the skill from these stored traces (e.g. imported sessions)"
+    )
     teacher_thinking_tokens: int = Field(
         default=0, ge=0, description="extended-thinking budget per teacher turn where the model has it (0: off)"
     )

@@ -70,8 +70,10 @@ def test_teacher_gets_the_kernelbench_grader_as_tool(data_dir: Path, tmp_path: P
     assert "ModelNew" in cuda.teacher_prompt(problem) and "Harness notes" in cuda.teacher_prompt(problem)
 
 
-def test_run_with_a_suite_not_imported_is_a_one_line_error(data_dir: Path) -> None:
-    cmd = [sys.executable, "-m", "skillfoundry", "run", "--suite", "kernelbench-l3", "--data-dir", str(data_dir)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ.copy())
-    assert done.returncode == 2
+@pytest.mark.parametrize("command", [["run"], ["eval", "examples/acme-ports"]])
+def test_a_suite_not_imported_is_a_one_line_error(data_dir: Path, command: list[str]) -> None:
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-m", "skillfoundry", *command, "--suite", "kernelbench-l3", "--data-dir", str(data_dir)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ.copy(), cwd=root)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "kernelbench-l3" in done.stderr and "imported: kernelbench-l1, kernelbench-l2" in done.stderr

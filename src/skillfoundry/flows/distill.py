@@ -27,7 +27,7 @@ from skillfoundry.skills.stored import case_from_row
 from skillfoundry.storage.answers import answered, combine_levels, existing_baselines, graded_answers
 from skillfoundry.storage.query import LiftSummary
 from skillfoundry.storage.records import SkillRecord, TestCaseRecord
-from skillfoundry.storage.resume import StoredRun, load_run
+from skillfoundry.storage.resume import StoredRun, load_run, stored_traces, teacher_usd
 from skillfoundry.tasks import steps
 from skillfoundry.tasks.summary import summarize
 
@@ -176,8 +176,9 @@ def first_version(
 ) -> tuple[Skill, SkillRecord, list[CaseRef]]:
     """The run's round-0 skill and its train cases (train problems + the teacher's practice cases).
 
-    A resumed run reuses the stored skill and practice cases; else the teacher solves each train
-    problem (reusing traces stored for it) and the skill is extracted from the traces."""
+    A resumed run reuses the stored skill and practice cases; else the skill is extracted from the traces
+    named by ``settings.trace_ids`` (imported work), or from the teacher solving each train problem
+    (reusing traces stored for it)."""
     problem_cases = [cuda.problem_case(p, "train") for p in train]
     originals = [s for s in stored.skills if s.round == 0]
     if len(originals) > 1:
@@ -188,7 +189,7 @@ def first_version(
         refs = steps.store_cases(problem_cases, skill_name=record.name, run_id=run_id, data_dir=settings.data_dir)
         return stored_skill(settings.data_dir, record), record, refs + practice
     captured = {t.task_id: t for t in stored.traces}
-    traces = [
+    traces = stored_traces(settings.data_dir, settings.trace_ids) if settings.trace_ids else [
         captured.get(p.id)
         or steps.capture_trace(
             teacher,
@@ -224,6 +225,7 @@ def _distill(settings: Settings, run_id: str, stored: StoredRun) -> DistillResul
     judge_spec = ModelSpec.parse(settings.judge) if settings.judge else None
     sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed)
     budget = Budget(settings.budget_usd)
+    teacher_before = teacher_usd(settings.data_dir, run_id)  # spent by earlier attempts of this run
     with serving([teacher_spec, *student_specs, *([judge_spec] if judge_spec else [])], settings) as endpoints:
         teacher = endpoints[teacher_spec]
         judge = endpoints[judge_spec] if judge_spec else None
@@ -232,9 +234,11 @@ def _distill(settings: Settings, run_id: str, stored: StoredRun) -> DistillResul
         test_cases = steps.store_cases(
             [cuda.problem_case(p, "test") for p in test], skill_name=skill.name, run_id=run_id, data_dir=settings.data_dir
         )
+        budget.charge(teacher_usd(settings.data_dir, run_id) - teacher_before)
         skill, record = refine_rounds(
-            settings, teacher, students, skill, record, train_cases, run_id, sampling, judge, stored
+            settings, teacher, students, skill, record, train_cases, run_id, sampling, judge, stored, budget
         )
+        budget.check("the student stage")  # the teacher's calls count too
         evaluate(settings, students, test_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge,
                  budget=budget)
     check_cases(skill, record.skill_id, test_cases, run_id=run_id, data_dir=settings.data_dir)
@@ -255,21 +259,27 @@ def refine_rounds(
     sampling: Sampling,
     judge: Endpoint | None,
     stored: StoredRun,
+    budget: Budget,
 ) -> tuple[Skill, SkillRecord]:
     """Optional rounds on the TRAIN split only; the version best on train is chosen. A resumed run
-    reuses the versions it stored and does not ask again for a revision that changed nothing."""
+    reuses the versions it stored and does not ask again for a revision that changed nothing. Every
+    round's student answers and the teacher's revision are charged to ``budget``."""
     if settings.refine_rounds == 0:
         return skill, record
     versions: list[tuple[float, int, Skill, SkillRecord]] = []
     for round_ in range(settings.refine_rounds + 1):
+        budget.check(f"refinement round {round_}")
         evaluate(
-            settings, students[:1], train_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge
+            settings, students[:1], train_cases, skill, record.skill_id, run_id=run_id, sampling=sampling, judge=judge,
+            budget=budget,
         )
         rate, failures = train_failures(settings, run_id, record.skill_id, train_cases)
         versions.append((rate, -round_, skill, record))
         if round_ == settings.refine_rounds or not failures:
             break
+        spent = teacher_usd(settings.data_dir, run_id)
         revised = next_version(settings, teacher, skill, record, failures, run_id, round_ + 1, stored)
+        budget.charge(teacher_usd(settings.data_dir, run_id) - spent)
         if revised is None:  # the teacher changed nothing: no new version to try
             break
         skill, record = revised

@@ -30,6 +30,41 @@ def _records(con, model: type[BaseModel], table: str, run_id: str, order: str) -
     return [model(**{k: v for k, v in zip(names, row, strict=True) if k in fields}) for row in cursor.fetchall()]
 
 
+def stored_traces(data_dir: Path, trace_ids: list[str]) -> list[TraceRecord]:
+    """The traces with these ids, whatever run stored them, in the order asked; a one-line ValueError
+    naming the first id not stored under ``data_dir``."""
+    found: dict[str, TraceRecord] = {}
+    if Path(data_dir).exists() and trace_ids:
+        con = catalog(data_dir)
+        try:
+            cursor = con.execute("SELECT * FROM traces WHERE list_contains(?, trace_id)", [trace_ids])
+            names = [d[0] for d in cursor.description]
+            fields = set(TraceRecord.model_fields)
+            for row in cursor.fetchall():
+                record = TraceRecord(**{k: v for k, v in zip(names, row, strict=True) if k in fields})
+                found.setdefault(record.trace_id, record)
+        finally:
+            con.close()
+    for trace_id in trace_ids:
+        if trace_id not in found:
+            raise ValueError(
+                f"trace {trace_id} is not stored in {data_dir} (store one with `skillfoundry trace import FILE.jsonl`)"
+            )
+    return [found[t] for t in trace_ids]
+
+
+def teacher_usd(data_dir: Path, run_id: str) -> float:
+    """What the run's teacher calls stored so far cost (traces, extraction, refinement), in USD."""
+    if not Path(data_dir).exists():
+        return 0.0
+    con = catalog(data_dir)
+    try:
+        (usd,) = con.execute("SELECT coalesce(sum(cost_usd), 0) FROM traces WHERE run_id = ?", [run_id]).fetchone()
+    finally:
+        con.close()
+    return float(usd)
+
+
 def load_run(data_dir: Path, run_id: str) -> StoredRun:
     """Everything ``run_id`` stored under ``data_dir`` (nothing, for a new run or a new data dir)."""
     if not Path(data_dir).exists():
