@@ -15,11 +15,14 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from skillfoundry.config import Settings
 from skillfoundry.domain import cuda
 from skillfoundry.kernels.gpu import available
 from skillfoundry.kernels.problems import list_problems
+from skillfoundry.llm.llama_build import ENV_OVERRIDE, ensure_llama_server
 from skillfoundry.report.format import lift_cells
 from skillfoundry.skills.folder import load_skill
 from skillfoundry.skills.validate import validate_skill_dir
@@ -275,13 +278,23 @@ def test_the_uninterrupted_run_stored_exactly_its_rows(finished_run) -> None:
     assert table_shape(data, "e2e") == uninterrupted_shape()
 
 
+def held_out_split_stored(data: Path) -> bool:
+    files = [str(f) for f in (data / "test_cases").rglob("*.parquet")]
+    query = f"select count(*) from read_parquet({files}) where split = 'test'"
+    return bool(files) and duckdb.connect().execute(query).fetchone()[0] > 0
+
+
 def test_a_run_killed_in_the_student_stage_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path: Path) -> None:
     """kill -9 while students answer, then the same command again: the same skill, and exactly the
-    rows and the one lift row an uninterrupted run stores."""
+    rows and the one lift row an uninterrupted run stores. The run has caches of its own (answers,
+    kernels), so its student stage takes the model's time and the kill lands inside it; the resume
+    reuses what the killed run cached, as a real resume does."""
     data = tmp_path / "data"
     env = {
         **os.environ,
         "PREFECT_HOME": str(tmp_path / "prefect"),
+        "SKILLFOUNDRY_CACHE_DIR": str(tmp_path / "cache"),
+        ENV_OVERRIDE: str(ensure_llama_server(Settings().cache_dir)),  # the built server, not a new build
         "SKILLFOUNDRY_MAX_TOKENS": "96",
         "SKILLFOUNDRY_TEACHER_MAX_TOKENS": "384",
         "SKILLFOUNDRY_TEACHER_MAX_TURNS": "2",  # the 135M teacher: a short trace is enough here
@@ -293,10 +306,12 @@ def test_a_run_killed_in_the_student_stage_resumes_to_the_rows_of_an_uninterrupt
         [sys.executable, "-m", "skillfoundry", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 2400
-    while not list((data / "generations").rglob("*.parquet")) and time.monotonic() < deadline:
-        assert proc.poll() is None, "the run ended before any student answer was stored"
+    while not held_out_split_stored(data) and time.monotonic() < deadline:  # stored just before the student stage
+        assert proc.poll() is None, "the run ended before its test split was stored"
         time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)  # the first batch of student answers is stored, the rest is not
+    time.sleep(2)
+    assert proc.poll() is None, "the run ended before it could be killed in its student stage"
+    os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait(timeout=60) == -signal.SIGKILL
     con = catalog(data)
     (skill_before,), = con.execute("select skill_id from skills where run_id = 'e2e'").fetchall()

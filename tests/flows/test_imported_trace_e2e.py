@@ -40,7 +40,8 @@ def test_stored_traces_come_back_in_order_and_a_missing_one_is_named(tmp_path: P
 @pytest.mark.server
 def test_run_extracts_the_skill_from_an_imported_session(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "COLUMNS": "200", "SKILLFOUNDRY_MAX_TOKENS": "48"}
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "COLUMNS": "200", "SKILLFOUNDRY_MAX_TOKENS": "48",
+           "SKILLFOUNDRY_SKILL_MAX_TOKENS": "768"}
     env.pop("ANTHROPIC_API_KEY", None)
     imported = cli("trace", "import", str(SESSION), "--run-id", "imp", "--data-dir", str(data), env=env)
     assert imported.returncode == 0, imported.stderr
