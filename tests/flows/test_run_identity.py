@@ -59,7 +59,7 @@ def test_how_a_run_runs_may_change_on_resume() -> None:
 def test_a_setting_added_since_the_run_was_stored_counts_as_its_default() -> None:
     settings = Settings(data_dir=Path("/d"))
     older = stored_as(settings)
-    del older.config["teacher_thinking_tokens"]  # stored by a version without the setting
+    del older.config["teacher_thinking_tokens"], older.config["trace_ids"]  # stored by a version without them
     check_same_experiment(older, settings, "r", "distill")
     with pytest.raises(RunConfigError, match=r"teacher_thinking_tokens 0 -> 1024"):
         check_same_experiment(older, settings.model_copy(update={"teacher_thinking_tokens": 1024}), "r", "distill")

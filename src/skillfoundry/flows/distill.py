@@ -67,8 +67,8 @@ def check_same_experiment(stored: StoredRun, settings: Settings, run_id: str, fl
     old, new = experiment_config(stored.config), experiment_config(json.loads(settings.model_dump_json()))
     for key in new.keys() - old.keys():  # a setting added since the run was stored: it ran with the default
         field = Settings.model_fields.get(key)
-        if field is not None and field.default_factory is None:
-            old[key] = field.default
+        if field is not None:
+            old[key] = field.get_default(call_default_factory=True)
     differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     if differ:
         changes = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
