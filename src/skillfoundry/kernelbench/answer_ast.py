@@ -115,8 +115,9 @@ def analyze_answer(source: str) -> AnswerAnalysis:
     """The answer's inline extensions and every rule it breaks."""
     try:
         tree = ast.parse(source)
-    except SyntaxError as err:
-        return AnswerAnalysis(extensions=[], findings=[Finding(rule="syntax", message=str(err), line=err.lineno or 0)])
+    except (SyntaxError, ValueError) as err:  # NUL bytes: ValueError on Python 3.11.2, SyntaxError later
+        line = getattr(err, "lineno", None) or 0
+        return AnswerAnalysis(extensions=[], findings=[Finding(rule="syntax", message=str(err), line=line)])
     findings: list[Finding] = []
     module = _Module()
     extensions: list[InlineExtension] = []

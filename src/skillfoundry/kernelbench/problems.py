@@ -91,7 +91,7 @@ def parse_problem(path: Path, level: int) -> KBProblem:
     try:
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source, filename=str(path))
-    except (UnicodeDecodeError, SyntaxError) as err:
+    except (ValueError, SyntaxError) as err:  # undecodable bytes; NUL bytes (ValueError on Python 3.11.2)
         raise KernelBenchError(f"{path}: not a Python source file ({type(err).__name__}: {err})") from None
     model = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Model"), None)
     if model is None:
