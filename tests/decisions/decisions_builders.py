@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +15,17 @@ from storage_reference import paired_bootstrap_ci, sign_test_p  # noqa: E402, F4
 from skillfoundry.storage.records import SkillRecord  # noqa: E402
 
 EPOCHS = 4
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``skillfoundry`` binary at 80 columns."""
+    return subprocess.run(
+        [sys.executable, "-m", "skillfoundry", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "80"},
+    )
 
 
 def add_config(

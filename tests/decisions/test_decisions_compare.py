@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from decisions_builders import EPOCHS, add_config, new_store, paired_bootstrap_ci, sign_test_p, skill_row
+from decisions_builders import EPOCHS, add_config, cli, new_store, paired_bootstrap_ci, sign_test_p, skill_row
 
 from skillfoundry.storage.stats import DEFAULT_N_BOOT, DEFAULT_SEED
 from skillfoundry.storage.writer import write_rows
@@ -17,16 +14,6 @@ from skillfoundry.storage.writer import write_rows
 HAIKU = "anthropic:claude-haiku-4-5"
 A_PASSES = [1] * 6 + [2] * 6  # local with skill A: 0.25 on cases 0-5, 0.5 on 6-11
 B_PASSES = [4] * 10 + [2] * 2  # local with skill B: 1.0 on cases 0-9, 0.5 on 10-11
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "skillfoundry", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "80"},
-    )
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from decisions_builders import EPOCHS, add_config, new_store, paired_bootstrap_ci
+from decisions_builders import EPOCHS, add_config, cli, new_store, paired_bootstrap_ci
 
 from skillfoundry.decisions.recommend import pareto_front
 from skillfoundry.storage.recommend import ConfigRow
@@ -26,16 +23,6 @@ CONFIGS = [
     ("r1", HAIKU, "skill-s1", [4] * 11 + [3], (1200, 300)),
     ("r2", SONNET, None, [4] * N_CASES, (1000, 300)),
 ]
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "skillfoundry", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "80"},
-    )
 
 
 @pytest.fixture(scope="module")
