@@ -141,9 +141,11 @@ class Graded(BaseModel):
 
 
 def grade_record(gen: GenerationRecord, index: int, outcome: CheckOutcome) -> GradeRecord:
-    """The stored row of one outcome: its level, and whether it is an infra error (the message goes
-    into the detail under "infra_error"), so an ungraded answer can never be stored as a pass."""
+    """The stored row of one outcome: its level, whether it is an infra error (the message goes into the
+    detail under "infra_error"), so an ungraded answer can never be stored as a pass, and the usage of
+    the model call it made, if any."""
     detail = outcome.detail if outcome.infra_error is None else {**outcome.detail, "infra_error": outcome.infra_error}
+    usage = outcome.usage.model_dump() if outcome.usage is not None else {}
     return GradeRecord(
         run_id=gen.run_id,
         grade_id=content_id(gen.gen_id, index, outcome.grader),
@@ -154,6 +156,7 @@ def grade_record(gen: GenerationRecord, index: int, outcome: CheckOutcome) -> Gr
         detail_json=canonical_json(detail),
         infra_error=outcome.infra_error is not None,
         level=outcome.level.value,
+        **usage,
     )
 
 

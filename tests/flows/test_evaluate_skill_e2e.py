@@ -73,6 +73,10 @@ def test_eval_grades_every_answer_with_every_check_and_resumes_without_asking_ag
     assert levels == {"contains": ["deterministic"], "judge": ["judged"]}
     infra = con.execute("select detail_json from grades where infra_error").fetchall()
     assert infra == []  # the judge answered every time
+    calls = con.execute("select model, input_tokens, output_tokens, cost_usd from grades where grader = 'judge'").fetchall()
+    assert {c[0] for c in calls} == {"local"} and all(c[1] > 0 and c[2] > 0 and c[3] == 0.0 for c in calls)
+    (judge_in,) = con.execute("select input_tokens from cost where run_id = 'ev' and role = 'judge'").fetchone()
+    assert judge_in == sum(c[1] for c in calls)  # every judge call counts in the run's cost
     (flow,) = con.execute("select flow from runs where run_id = 'ev'").fetchone()
     assert flow == "evaluate-skill"
     assert "Skill lift" in done.stdout

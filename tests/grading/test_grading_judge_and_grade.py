@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from skillfoundry.grading.grade import MAX_ANSWER_CHARS, GradingContext, grade_answer
-from skillfoundry.grading.judge import grade_judge
+from skillfoundry.grading.judge import JudgeError, JudgeVerdict, grade_judge
+from skillfoundry.grading.outcome import ModelUsage
 from skillfoundry.skills.model import (
     ContainsCheck,
     JsonCheck,
@@ -18,11 +19,11 @@ from skillfoundry.skills.model import (
 )
 
 
-def keyword_judge(rubric: str, answer: str) -> tuple[float, str]:
+def keyword_judge(rubric: str, answer: str) -> JudgeVerdict:
     """A deterministic judge: the share of rubric words the answer contains."""
     words = rubric.lower().split()
     hits = sum(w in answer.lower() for w in words)
-    return hits / len(words), f"{hits} of {len(words)} rubric words"
+    return JudgeVerdict(score=hits / len(words), reason=f"{hits} of {len(words)} rubric words")
 
 
 def test_no_judge_fails_with_the_documented_reason() -> None:
@@ -41,8 +42,8 @@ def test_judge_score_against_threshold() -> None:
     ("judge", "reason"),
     [
         (lambda r, a: 1 / 0, "judge error: ZeroDivisionError"),
-        (lambda r, a: (float("nan"), "?"), "judge returned a non-finite score"),
-        (lambda r, a: "not a tuple", "judge error: ValueError"),
+        (lambda r, a: JudgeVerdict(score=float("nan"), reason="?"), "judge returned a non-finite score"),
+        (lambda r, a: "not a verdict", "judge error: ValidationError"),
     ],
 )
 def test_broken_judges_are_infra_errors(judge, reason: str) -> None:
@@ -51,8 +52,23 @@ def test_broken_judges_are_infra_errors(judge, reason: str) -> None:
 
 
 def test_out_of_range_scores_are_clamped() -> None:
-    outcome = grade_judge(JudgeCheck(rubric="x"), "x", lambda r, a: (7, "great"))
+    outcome = grade_judge(JudgeCheck(rubric="x"), "x", lambda r, a: JudgeVerdict(score=7, reason="great"))
     assert (outcome.passed, outcome.score, outcome.detail["raw_score"]) == (True, 1.0, 7.0)
+
+
+USAGE = ModelUsage(model="anthropic:claude-haiku-4-5", input_tokens=120, output_tokens=30, cost_usd=0.00027)
+
+
+def test_a_judge_call_keeps_its_usage_whether_or_not_it_gave_a_verdict() -> None:
+    judged = grade_judge(JudgeCheck(rubric="x"), "x", lambda r, a: JudgeVerdict(score=1, reason="ok", usage=USAGE))
+    assert judged.passed and judged.usage == USAGE
+
+    def unparseable(rubric: str, answer: str) -> JudgeVerdict:
+        raise JudgeError("Verdict output invalid after one re-ask", USAGE)
+
+    failed = grade_judge(JudgeCheck(rubric="x"), "x", unparseable)
+    assert failed.infra_error.startswith("judge error: JudgeError") and failed.usage == USAGE
+    assert grade_judge(JudgeCheck(rubric="x"), "x", keyword_judge).usage is None  # a free judge reports nothing
 
 
 CASE = TestCase(

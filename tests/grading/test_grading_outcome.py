@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from skillfoundry.evaluation import to_graded
 from skillfoundry.grading.grade import GradingContext, grade_answer, level_of
+from skillfoundry.grading.judge import JudgeVerdict
 from skillfoundry.grading.kernel import gpu_outcome, grade_kernel
 from skillfoundry.grading.outcome import CheckOutcome, GradeBundle, GradingLevel
 from skillfoundry.kernels.gpu import available
@@ -140,7 +141,7 @@ def test_each_grader_stamps_the_level_grade_answer_reports_for_its_check(tmp_pat
         KernelCheck(problem_id="relu"),
     ]
     case = TestCase(id="all", prompt="p", checks=checks)
-    bundle = grade_answer(case, "x", GradingContext(cache_dir=tmp_path, judge=lambda r, a: (1.0, "ok")))
+    bundle = grade_answer(case, "x", GradingContext(cache_dir=tmp_path, judge=lambda r, a: JudgeVerdict(score=1.0, reason="ok")))
     levels = [o.level for o in bundle.outcomes]
     kernel = GradingLevel.KERNEL_GPU if available() else GradingLevel.KERNEL_STATIC
     assert levels == [GradingLevel.DETERMINISTIC] * 4 + [GradingLevel.SANDBOXED, GradingLevel.JUDGED, kernel]

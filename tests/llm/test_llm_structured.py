@@ -52,6 +52,7 @@ def test_openai_invalid_twice_raises_one_line(scripted: ScriptedServer) -> None:
         generate_structured(scripted.endpoint("vllm:m", "openai"), system="Judge.", prompt="Is it ok?",
                             schema=Verdict, max_tokens=100)
     assert "vllm:m" in str(err.value) and "Verdict" in str(err.value) and "\n" not in str(err.value)
+    assert err.value.usage == (10, 10, 0.0)  # both calls are counted although neither gave an object
     fmt = scripted.requests[0].body["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
     assert "did not match the Verdict schema" in scripted.requests[1].body["messages"][-1]["content"]

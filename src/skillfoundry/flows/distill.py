@@ -27,7 +27,7 @@ from skillfoundry.skills.stored import case_from_row
 from skillfoundry.storage.answers import answered, combine_levels, existing_baselines, graded_answers
 from skillfoundry.storage.query import LiftSummary
 from skillfoundry.storage.records import SkillRecord, TestCaseRecord
-from skillfoundry.storage.resume import StoredRun, load_run, stored_traces, teacher_usd
+from skillfoundry.storage.resume import StoredRun, load_run, spent_usd, stored_traces, teacher_usd
 from skillfoundry.tasks import steps
 from skillfoundry.tasks.summary import summarize
 
@@ -124,7 +124,8 @@ def evaluate(
         budget=budget,
     )
     futures = [
-        steps.grade.submit(rows, cases, data_dir=settings.data_dir, cache_dir=settings.kernel_cache_dir, judge=judge)
+        steps.grade.submit(rows, cases, data_dir=settings.data_dir, cache_dir=settings.kernel_cache_dir, judge=judge,
+                           budget=budget)
         for rows in generated
         if rows
     ]
@@ -225,7 +226,8 @@ def _distill(settings: Settings, run_id: str, stored: StoredRun) -> DistillResul
     judge_spec = ModelSpec.parse(settings.judge) if settings.judge else None
     sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed)
     budget = Budget(settings.budget_usd)
-    teacher_before = teacher_usd(settings.data_dir, run_id)  # spent by earlier attempts of this run
+    budget.charge(spent_usd(settings.data_dir, run_id))  # by earlier attempts of this run: the budget is the run's
+    teacher_before = teacher_usd(settings.data_dir, run_id)
     with serving([teacher_spec, *student_specs, *([judge_spec] if judge_spec else [])], settings) as endpoints:
         teacher = endpoints[teacher_spec]
         judge = endpoints[judge_spec] if judge_spec else None

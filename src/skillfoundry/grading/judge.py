@@ -5,11 +5,30 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from skillfoundry.grading.outcome import CheckOutcome, GradingLevel, infra_failure
+from pydantic import BaseModel
+
+from skillfoundry.grading.outcome import CheckOutcome, GradingLevel, ModelUsage, infra_failure
 from skillfoundry.skills.model import JudgeCheck
 
-#: ``judge(rubric, answer) -> (score in [0, 1], reason)``; built by the pipeline from a model endpoint.
-Judge = Callable[[str, str], tuple[float, str]]
+
+class JudgeVerdict(BaseModel):
+    """A judge's answer: a score in [0, 1] (clamped), its reason, and what asking cost (None: free)."""
+
+    score: float
+    reason: str
+    usage: ModelUsage | None = None
+
+
+class JudgeError(RuntimeError):
+    """A judge call that gave no verdict but cost ``usage`` all the same."""
+
+    def __init__(self, message: str, usage: ModelUsage) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+#: ``judge(rubric, answer) -> JudgeVerdict``; built by the pipeline from a model endpoint.
+Judge = Callable[[str, str], JudgeVerdict]
 
 LEVEL = GradingLevel.JUDGED
 
@@ -23,18 +42,19 @@ def grade_judge(check: JudgeCheck, answer: str, judge: Judge | None) -> CheckOut
     if judge is None:
         return infra_failure("judge", LEVEL, "no judge model configured", **detail)
     try:
-        score, reason = judge(check.rubric, answer)
-        score = float(score)
-        reason = str(reason)
+        verdict = JudgeVerdict.model_validate(judge(check.rubric, answer))
     except Exception as exc:  # a judge is remote code: any failure is an infrastructure error
-        return infra_failure("judge", LEVEL, f"judge error: {type(exc).__name__}: {exc}"[:500], **detail)
-    if not math.isfinite(score):
-        return infra_failure("judge", LEVEL, f"judge returned a non-finite score {score}", **detail)
-    clamped = min(1.0, max(0.0, score))
+        failed = infra_failure("judge", LEVEL, f"judge error: {type(exc).__name__}: {exc}"[:500], **detail)
+        return failed.model_copy(update={"usage": exc.usage}) if isinstance(exc, JudgeError) else failed
+    if not math.isfinite(verdict.score):
+        failed = infra_failure("judge", LEVEL, f"judge returned a non-finite score {verdict.score}", **detail)
+        return failed.model_copy(update={"usage": verdict.usage})
+    clamped = min(1.0, max(0.0, verdict.score))
     return CheckOutcome(
         grader="judge",
         level=LEVEL,
         passed=clamped >= check.threshold,
         score=clamped,
-        detail={**detail, "reason": reason[:1000], "raw_score": score},
+        detail={**detail, "reason": verdict.reason[:1000], "raw_score": verdict.score},
+        usage=verdict.usage,
     )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from skillfoundry.grading.judge import Judge
+from skillfoundry.grading.judge import JudgeError, JudgeVerdict
+from skillfoundry.grading.outcome import ModelUsage
+from skillfoundry.llm.budget import Budget
 from skillfoundry.llm.spec import Endpoint
-from skillfoundry.llm.structured import generate_structured
+from skillfoundry.llm.structured import StructuredOutputError, generate_structured
 
 JUDGE_SYSTEM = (
     "You grade answers strictly against a rubric. Answer 'meets' when the answer fully meets the rubric, "
@@ -27,14 +30,33 @@ class Verdict(BaseModel):
     verdict: Literal["meets", "partly", "fails"]
 
 
-def make_judge(endpoint: Endpoint, *, max_tokens: int = 256, clip: int = 8000) -> Judge:
-    """A judge callable for ``grade_judge``: (rubric, answer) -> (score, reason)."""
+class LLMJudge:
+    """A judge for ``grade_judge`` that asks a model endpoint: (rubric, answer) -> JudgeVerdict with the
+    call's tokens and USD, charged to ``budget``. Once the budget is spent no call is sent: the check
+    is an infrastructure error (asked again on resume) and ``refused`` counts it."""
 
-    def judge(rubric: str, answer: str) -> tuple[float, str]:
-        prompt = f"<rubric>\n{rubric}\n</rubric>\n<answer>\n{answer[:clip]}\n</answer>\nGive a reason, then a verdict."
-        result = generate_structured(
-            endpoint, system=JUDGE_SYSTEM, prompt=prompt, schema=Verdict, max_tokens=max_tokens
-        )
-        return SCORES[result.obj.verdict], result.obj.reason
+    def __init__(self, endpoint: Endpoint, *, budget: Budget | None = None, max_tokens: int = 256, clip: int = 8000) -> None:
+        self.endpoint, self.budget, self.max_tokens, self.clip = endpoint, budget, max_tokens, clip
+        self.refused = 0
+        self._lock = threading.Lock()
 
-    return judge
+    def __call__(self, rubric: str, answer: str) -> JudgeVerdict:
+        if self.budget is not None and self.budget.exhausted:
+            with self._lock:
+                self.refused += 1
+            self.budget.check("a judge call")
+        prompt = f"<rubric>\n{rubric}\n</rubric>\n<answer>\n{answer[:self.clip]}\n</answer>\nGive a reason, then a verdict."
+        try:
+            result = generate_structured(
+                self.endpoint, system=JUDGE_SYSTEM, prompt=prompt, schema=Verdict, max_tokens=self.max_tokens
+            )
+        except StructuredOutputError as err:  # no verdict, but the calls were made and paid for
+            raise JudgeError(str(err), self._charged(*err.usage)) from err
+        usage = self._charged(result.input_tokens, result.output_tokens, result.cost_usd)
+        return JudgeVerdict(score=SCORES[result.obj.verdict], reason=result.obj.reason, usage=usage)
+
+    def _charged(self, input_tokens: int, output_tokens: int, usd: float) -> ModelUsage:
+        if self.budget is not None:
+            self.budget.charge(usd)
+        return ModelUsage(model=str(self.endpoint.spec), input_tokens=input_tokens, output_tokens=output_tokens,
+                          cost_usd=usd)

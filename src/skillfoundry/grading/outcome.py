@@ -18,11 +18,21 @@ class GradingLevel(StrEnum):
     KERNEL_GPU = "kernel-gpu"  # kernel compiled + checks + GPU correctness (and timing) vs torch reference
 
 
+class ModelUsage(BaseModel):
+    """What one model call made for grading cost: the model, its tokens and USD (0 for local models)."""
+
+    model: str
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    cost_usd: float = Field(ge=0.0)
+
+
 class CheckOutcome(BaseModel):
     """The verdict of one check on one answer. ``grader`` names the check type (e.g. 'contains', 'kernel').
 
     ``infra_error`` set means the check could not run for infrastructure reasons (harness, driver,
     missing dependency, unreachable judge): the answer was not graded, so it neither passes nor scores.
+    ``usage`` is the model call the check made (an LLM judge), None for checks that ask no model.
     """
 
     grader: str
@@ -31,6 +41,7 @@ class CheckOutcome(BaseModel):
     level: GradingLevel
     infra_error: str | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
+    usage: ModelUsage | None = None
 
     @model_validator(mode="after")
     def _infra_error_is_no_pass(self) -> CheckOutcome:

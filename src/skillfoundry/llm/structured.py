@@ -25,7 +25,12 @@ DEFAULT_MAX_RETRIES = 4
 
 
 class StructuredOutputError(ValueError):
-    """The model's output did not validate against the schema, even after one re-ask."""
+    """The model's output did not validate against the schema, even after one re-ask; ``usage`` is
+    what the two calls cost all the same: (input tokens, output tokens, USD)."""
+
+    def __init__(self, message: str, usage: tuple[int, int, float]) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 class StructuredResult(BaseModel, Generic[T]):
@@ -92,24 +97,13 @@ def generate_structured(
             first_error = first_error or errors[0]
             conversation.reject(errors)
             continue
-        tokens_in, tokens_out, cache_write, cache_read = conversation.tokens
+        tokens_in, tokens_out, usd = conversation.usage(prices)
         return StructuredResult[schema](  # type: ignore[valid-type]
-            obj=obj,
-            input_tokens=tokens_in + cache_write + cache_read,
-            output_tokens=tokens_out,
-            cost_usd=cost_usd(
-                endpoint.spec,
-                input_tokens=tokens_in,
-                output_tokens=tokens_out,
-                cache_write_tokens=cache_write,
-                cache_read_tokens=cache_read,
-                prices=prices,
-            ),
-            raw=raw,
-            attempts=attempt,
+            obj=obj, input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=usd, raw=raw, attempts=attempt
         )
     raise StructuredOutputError(
-        f"model {endpoint.spec}: {schema_name(schema)} output invalid after one re-ask: {first_error}"
+        f"model {endpoint.spec}: {schema_name(schema)} output invalid after one re-ask: {first_error}",
+        conversation.usage(prices),
     )
 
 
@@ -139,6 +133,19 @@ class _Conversation:
     def add_tokens(self, *counts: int) -> None:
         for i, count in enumerate(counts):
             self.tokens[i] += count
+
+    def usage(self, prices: Mapping[str, Price] | None) -> tuple[int, int, float]:
+        """(input tokens, cache reads and writes included; output tokens; USD) of the calls so far."""
+        tokens_in, tokens_out, cache_write, cache_read = self.tokens
+        usd = cost_usd(
+            self.endpoint.spec,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cache_write_tokens=cache_write,
+            cache_read_tokens=cache_read,
+            prices=prices,
+        )
+        return tokens_in + cache_write + cache_read, tokens_out, usd
 
     def reject(self, errors: list[str]) -> None:
         """Tell the model what was wrong with its last answer."""

@@ -185,7 +185,7 @@ class CostSummary(BaseModel):
     """Tokens, dollars and GPU seconds of one model in one role in a run."""
 
     model: str | None
-    role: str
+    role: Literal["student", "teacher", "judge"]
     input_tokens: int
     output_tokens: int
     usd: float | None

@@ -107,6 +107,10 @@ class GradeRecord(Record):
     detail_json: str
     infra_error: bool | None = None  # True: the grader, not the answer, failed (e.g. judge unreachable)
     level: str  # the GradingLevel value: how strong a pass is in the environment that graded it; rows written before it read 'unknown'
+    model: str | None = None  # the model the check asked (an LLM judge) and what that call cost; None: no model
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
 
 
 class KernelBuildRecord(Record):

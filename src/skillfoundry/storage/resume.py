@@ -65,6 +65,24 @@ def teacher_usd(data_dir: Path, run_id: str) -> float:
     return float(usd)
 
 
+def spent_usd(data_dir: Path, run_id: str) -> float:
+    """What the run's stored calls cost so far, in USD: teacher traces, student answers, judge calls."""
+    if not Path(data_dir).exists():
+        return 0.0
+    con = catalog(data_dir)
+    try:
+        (usd,) = con.execute(
+            "SELECT sum(usd) FROM (" + " UNION ALL ".join(
+                f"SELECT coalesce(sum(cost_usd), 0) AS usd FROM {table} WHERE run_id = $run"
+                for table in ("traces", "generations", "grades")
+            ) + ")",
+            {"run": run_id},
+        ).fetchone()
+    finally:
+        con.close()
+    return float(usd)
+
+
 def load_run(data_dir: Path, run_id: str) -> StoredRun:
     """Everything ``run_id`` stored under ``data_dir`` (nothing, for a new run or a new data dir)."""
     if not Path(data_dir).exists():

@@ -129,6 +129,10 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("detail_json", STR, REQ),
         ("infra_error", BOOL, OPT),
         ("level", STR, OPT),  # rows written before grading levels have none: "unknown"
+        ("model", STR, OPT),
+        ("input_tokens", INT, OPT),
+        ("output_tokens", INT, OPT),
+        ("cost_usd", FLOAT, OPT),
     ),
     "kernel_builds": _schema(
         ("run_id", STR, REQ),

@@ -32,7 +32,7 @@ Derived views
 ``skill_lift``      per (run, model, skill, sampling key, level), held-out test cases only: baseline
                     and with-skill pass rates, lift, 95% paired cluster-bootstrap CI (t-expanded, see
                     ``stats.py``), exact sign-test p, verdict.
-``cost``            per (run, model, role): tokens, USD, GPU seconds.
+``cost``            per (run, model, role: student, teacher, judge): tokens, USD, GPU seconds.
 ``kernel_speedups`` per (problem, model, condition, skill): fast_p at p = 0, 1, 1.5, 2.
 
 Cells count answers per (run, model, skill, condition, sampling key, case, level). An answer with
@@ -438,7 +438,8 @@ GPU_MS_SQL = (
 
 
 def cost_view(prices: dict[str, tuple[float, float]]) -> tuple[str, str]:
-    """(prices view SQL, cost view SQL): tokens and dollars per run, model and role."""
+    """(prices view SQL, cost view SQL): tokens and dollars per run, model and role (student, teacher,
+    judge: every judge call stored, re-grades of an answer included, since each was paid for)."""
     rows = ", ".join(f"({literal(m)}, {float(i)!r}, {float(o)!r})" for m, (i, o) in sorted(prices.items()))
     prices_sql = f"SELECT * FROM (VALUES {rows}) AS p(model, usd_per_mtok_in, usd_per_mtok_out)"
     cost_sql = f"""
@@ -464,7 +465,10 @@ SELECT coalesce(p.run_id, gpu.run_id) AS run_id, coalesce(p.model, gpu.model) AS
 FROM priced p FULL OUTER JOIN gpu ON p.run_id = gpu.run_id AND p.model IS NOT DISTINCT FROM gpu.model
 UNION ALL
 SELECT run_id, model, 'teacher' AS role, sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, fsum(cost_usd), 0.0
-FROM traces GROUP BY run_id, model"""
+FROM traces GROUP BY run_id, model
+UNION ALL
+SELECT run_id, model, 'judge' AS role, sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, fsum(cost_usd), 0.0
+FROM grades WHERE model IS NOT NULL GROUP BY run_id, model"""
     return prices_sql, cost_sql
 
 

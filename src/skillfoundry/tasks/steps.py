@@ -19,7 +19,7 @@ from skillfoundry.evaluation import CaseRef, Sampling
 from skillfoundry.flows import limits
 from skillfoundry.flows.retry import retry_if_transient
 from skillfoundry.grading.grade import GradingContext
-from skillfoundry.grading.llm_judge import make_judge
+from skillfoundry.grading.llm_judge import LLMJudge
 from skillfoundry.ids import canonical_json, content_id
 from skillfoundry.llm.budget import Budget, BudgetExceededError
 from skillfoundry.llm.response_cache import ResponseCache
@@ -318,15 +318,21 @@ def grade(
     data_dir: Path,
     cache_dir: Path,
     judge: Endpoint | None = None,
+    budget: Budget | None = None,
 ) -> int:
-    """Grade a batch and store grades, kernel builds and benchmarks; returns the number of grade rows."""
+    """Grade a batch and store grades, kernel builds and benchmarks; returns the number of grade rows.
+    Judge calls are charged to ``budget``; once it is spent the rest are not sent (their answers stay
+    ungraded, for a resume) and, after storing what was graded, BudgetExceededError stops the run."""
     by_id = {r.case_id: r.case for r in cases}
-    ctx = GradingContext(cache_dir=cache_dir, judge=make_judge(judge) if judge else None, gpu_slot=limits.gpu_slot())
+    llm_judge = LLMJudge(judge, budget=budget) if judge else None
+    ctx = GradingContext(cache_dir=cache_dir, judge=llm_judge, gpu_slot=limits.gpu_slot())
     with stage("grading", total=len(generations)) as progress:
         graded = evaluation.grade_generations(generations, by_id, ctx, on_graded=lambda _: progress.advance())
     write_rows(data_dir, "grades", graded.grades)
     write_rows(data_dir, "kernel_builds", graded.kernel_builds)
     write_rows(data_dir, "kernel_benchmarks", graded.kernel_benchmarks)
+    if budget is not None and llm_judge is not None and llm_judge.refused:
+        raise BudgetExceededError(budget.message(f"{llm_judge.refused} judge calls"))
     return len(graded.grades)
 
 
