@@ -8,21 +8,14 @@ import json
 import os
 import pty
 import re
-import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from skillfoundry.config import Settings
-from skillfoundry.domain import cuda
-from skillfoundry.kernels.gpu import available
-from skillfoundry.kernels.problems import list_problems
-from skillfoundry.llm.llama_build import ENV_OVERRIDE, ensure_llama_server
+from run_shapes import table_shape, uninterrupted_shape
 from skillfoundry.report.format import lift_cells
 from skillfoundry.skills.folder import load_skill
 from skillfoundry.skills.validate import validate_skill_dir
@@ -224,108 +217,6 @@ def test_report_writes_an_html_page_for_the_run(finished_run, tmp_path: Path) ->
     assert page.startswith("<!doctype html>") and "Run e2e" in page and "<svg" in page
 
 
-def table_shape(data: Path, run_id: str) -> dict[str, object]:
-    """What a run stored, keyed by what each row is: skill versions by round, answers by (model, case,
-    condition, epoch, skill round). The teacher's practice cases are left out: how many it proposes
-    differs from run to run."""
-    con = catalog(data)
-    rounds = dict(con.execute("select skill_id, round from skills where run_id = ?", [run_id]).fetchall())
-    gens = con.execute(
-        "select gen_id, model, case_id, condition, epoch, skill_id from generations where run_id = ?", [run_id]
-    ).fetchall()
-    keys = {g[0]: (g[1], g[2], g[3], g[4], rounds.get(g[5])) for g in gens}
-    grades = con.execute("select gen_id, grader, level from grades where run_id = ?", [run_id]).fetchall()
-    problems = con.execute(
-        "select case_id, split from test_cases where run_id = ? and kind = 'kernel' order by all", [run_id]
-    ).fetchall()
-    return {
-        "skills": sorted(rounds.values()),
-        "traces": sorted(r[0] for r in con.execute("select task_id from traces where run_id = ?", [run_id]).fetchall()),
-        "cases": problems,
-        "generations": sorted(keys.values()),
-        "grades": sorted((keys[g[0]], g[1], g[2]) for g in grades),
-        "lift": con.execute(
-            "select model, n_cases from skill_lift where run_id = ? order by all", [run_id]
-        ).fetchall(),
-    }
-
-
-def uninterrupted_shape() -> dict[str, object]:
-    """The rows an uninterrupted `run --cases 3 --epochs 2` stores (default seed and one train problem)."""
-    train, test = cuda.split_problems(list_problems(), seed=0, n_train=1, n_test=3)
-    level = "kernel-gpu" if available() else "kernel-static"
-    gens = sorted(
-        ("local", cuda.problem_case(p, "test").case_id(), condition, epoch, 0 if condition == "with_skill" else None)
-        for p in test
-        for condition in ("baseline", "with_skill")
-        for epoch in (0, 1)
-    )
-    return {
-        "skills": [0],
-        "traces": sorted([train[0].id, "extract-skill"]),
-        "cases": sorted(
-            [(cuda.problem_case(train[0], "train").case_id(), "train")]
-            + [(cuda.problem_case(p, "test").case_id(), "test") for p in test]
-        ),
-        "generations": gens,
-        "grades": sorted((g, "kernel", level) for g in gens),
-        "lift": [("local", 3)],
-    }
-
-
 def test_the_uninterrupted_run_stored_exactly_its_rows(finished_run) -> None:
     data, _, _ = finished_run
-    assert table_shape(data, "e2e") == uninterrupted_shape()
-
-
-def held_out_split_stored(data: Path) -> bool:
-    files = [str(f) for f in (data / "test_cases").rglob("*.parquet")]
-    query = f"select count(*) from read_parquet({files}) where split = 'test'"
-    return bool(files) and duckdb.connect().execute(query).fetchone()[0] > 0
-
-
-def test_a_run_killed_in_the_student_stage_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path: Path) -> None:
-    """kill -9 while students answer, then the same command again: the same skill, and exactly the
-    rows and the one lift row an uninterrupted run stores. The run has caches of its own (answers,
-    kernels), so its student stage takes the model's time and the kill lands inside it; the resume
-    reuses what the killed run cached, as a real resume does."""
-    data = tmp_path / "data"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "SKILLFOUNDRY_CACHE_DIR": str(tmp_path / "cache"),
-        ENV_OVERRIDE: str(ensure_llama_server(Settings().cache_dir)),  # the built server, not a new build
-        "SKILLFOUNDRY_MAX_TOKENS": "96",
-        "SKILLFOUNDRY_TEACHER_MAX_TOKENS": "384",
-        "SKILLFOUNDRY_TEACHER_MAX_TURNS": "2",  # the 135M teacher: a short trace is enough here
-        "SKILLFOUNDRY_REQUEST_TIMEOUT_S": "1800",
-    }
-    env.pop("ANTHROPIC_API_KEY", None)
-    args = ["run", "--cases", "3", "--epochs", "2", "--data-dir", str(data), "--run-id", "e2e"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "skillfoundry", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 2400
-    while not held_out_split_stored(data) and time.monotonic() < deadline:  # stored just before the student stage
-        assert proc.poll() is None, "the run ended before its test split was stored"
-        time.sleep(0.2)
-    time.sleep(2)
-    assert proc.poll() is None, "the run ended before it could be killed in its student stage"
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=60) == -signal.SIGKILL
-    con = catalog(data)
-    (skill_before,), = con.execute("select skill_id from skills where run_id = 'e2e'").fetchall()
-    cases_before = con.execute("select case_id from test_cases order by all").fetchall()
-    graded = con.execute("select count(distinct gen_id) from grades where run_id = 'e2e'").fetchone()[0]
-    assert graded < 12 and con.execute("select count(*) from skill_lift where n_cases > 0").fetchone()[0] == 0
-    (status,) = con.execute("select status from runs where run_id = 'e2e'").fetchone()
-    assert status == "running"
-
-    resumed = cli(*args, env=env)
-    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    con = catalog(data)
-    assert [r[0] for r in con.execute("select skill_id from skills").fetchall()] == [skill_before]
-    assert con.execute("select case_id from test_cases order by all").fetchall() == cases_before
-    assert f"skill {skill_before}" in resumed.stdout.replace("\n", " ")
-    assert con.execute("select skill_id from skill_lift").fetchall() == [(skill_before,)]
     assert table_shape(data, "e2e") == uninterrupted_shape()

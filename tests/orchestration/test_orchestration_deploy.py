@@ -1,21 +1,28 @@
 """`skillfoundry deploy` against a real Prefect server on loopback; a worker runs the `ad-hoc` deployment
-on the embedded model and the run's rows land in the data dir under the flow run's run id."""
+on the embedded model, a SIGKILL in its student stage is retried by Prefect, and the run's rows land in the
+data dir under the flow run's run id, exactly as an uninterrupted run stores them."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 
+from run_shapes import held_out_split_stored, table_shape, uninterrupted_shape
+from skillfoundry.config import Settings
 from skillfoundry.flows.deploy import PROJECT_FILE, project_root
 from skillfoundry.flows.prefect_server import PrefectServer, PrefectWorker
+from skillfoundry.llm.llama_build import ENV_OVERRIDE, ensure_llama_server
 from skillfoundry.storage.catalog import catalog
 
 ROOT = project_root()
@@ -64,29 +71,82 @@ def test_deploy_creates_the_pool_and_registers_both_deployments(deployed, prefec
     assert (ROOT / PROJECT_FILE).is_file()
 
 
+def flow_run_processes(data: Path) -> list[int]:
+    """The processes started for the flow run that writes to ``data`` (its job environment names it),
+    outermost first: the flow run's own process, then what it started (the llama-server)."""
+    marker = f"SKILLFOUNDRY_DATA_DIR={data}".encode()
+    found: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
+                found[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:  # gone, or not ours to read
+            continue
+    return sorted(found, key=lambda pid: found[pid] in found)
+
+
+async def state_history(flow_run_id: UUID) -> list[str]:
+    async with get_client() as client:
+        return [s.type.value for s in await client.read_flow_run_states(flow_run_id)]
+
+
+async def read(flow_run_id: UUID) -> FlowRun:
+    async with get_client() as client:
+        return await client.read_flow_run(flow_run_id)
+
+
+def state_of(flow_run_id: UUID) -> StateType:
+    return asyncio.run(read(flow_run_id)).state.type
+
+
 @pytest.mark.server
-@pytest.mark.timeout(2400)  # a whole distillation on the embedded model (about 2 minutes on an idle machine)
-def test_a_worker_runs_ad_hoc_to_completion(deployed, prefect_server, tmp_path: Path) -> None:
+@pytest.mark.timeout(2400)  # a distillation on the embedded model, killed, then finished by Prefect's retry
+def test_a_worker_runs_ad_hoc_and_a_sigkill_is_retried_by_prefect_to_the_rows_of_an_uninterrupted_run(
+    deployed, prefect_server, tmp_path: Path
+) -> None:
+    """kill -9 of the flow run's process while students answer: the worker reports it Crashed, the retry
+    automation schedules the same flow run again, a worker runs it under the same run id, and it ends with
+    exactly the rows (and the one skill) of an uninterrupted run. The run has caches of its own (answers,
+    kernels), so its student stage takes the model's time and the kill lands inside it."""
     data = tmp_path / "data"
     job_env = {
         "SKILLFOUNDRY_DATA_DIR": str(data),
+        "SKILLFOUNDRY_CACHE_DIR": str(tmp_path / "cache"),
+        ENV_OVERRIDE: str(ensure_llama_server(Settings().cache_dir)),  # the built server, not a new build
         "SKILLFOUNDRY_MAX_TOKENS": "96",
         "SKILLFOUNDRY_TEACHER_MAX_TOKENS": "384",
         "SKILLFOUNDRY_TEACHER_MAX_TURNS": "2",  # the 135M teacher: a short trace is enough here
+        "SKILLFOUNDRY_REQUEST_TIMEOUT_S": "1800",
         "SKILLFOUNDRY_TEACHER": "local",
         "SKILLFOUNDRY_STUDENTS": '["local"]',
     }
     with PrefectWorker("skillfoundry", prefect_server.api_url, workdir=ROOT):
         run: FlowRun = run_deployment(
             "nightly-distill/ad-hoc",
-            parameters={"cases": 1, "epochs": 1, "train_cases": 1, "refine_rounds": 0},
+            parameters={"cases": 3, "epochs": 2, "train_cases": 1, "refine_rounds": 0},
             job_variables={"env": job_env},
-            timeout=2100,
+            timeout=0,
         )
-    assert run.state is not None and run.state.is_completed(), run.state
-    assert run.name.startswith("nightly cuda: local on ")
+        deadline = time.monotonic() + 1800
+        while not held_out_split_stored(data) and time.monotonic() < deadline:  # stored just before the students
+            assert state_of(run.id) in (StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING)
+            time.sleep(0.5)
+        time.sleep(2)
+        (process, *_) = flow_run_processes(data)
+        os.kill(process, signal.SIGKILL)
+        run_id = f"nightly-{run.id}"
+        con = catalog(data)
+        (skill_before,), = con.execute("select skill_id from skills where run_id = ?", [run_id]).fetchall()
+        graded = con.execute("select count(distinct gen_id) from grades where run_id = ?", [run_id]).fetchone()[0]
+        assert graded < 12  # killed before every answer was graded
+        deadline = time.monotonic() + 1200  # the crash report settles, the retry automation, a second attempt
+        while state_of(run.id) != StateType.COMPLETED and time.monotonic() < deadline:
+            time.sleep(3)
+    history = asyncio.run(state_history(run.id))
+    assert state_of(run.id) == StateType.COMPLETED, history
+    assert "CRASHED" in history and asyncio.run(read(run.id)).name.startswith("nightly cuda: local on ")
     con = catalog(data)
-    run_ids = {r[0] for r in con.execute("select distinct run_id from runs").fetchall()}
-    assert run_ids == {f"nightly-{run.id}"}
-    (answers,) = con.execute("select count(*) from generations").fetchone()
-    assert answers == 2  # 1 student x 1 case x {baseline, with skill} x 1 epoch
+    assert {r[0] for r in con.execute("select distinct run_id from runs").fetchall()} == {run_id}
+    assert con.execute("select status from runs where run_id = ?", [run_id]).fetchone() == ("completed",)
+    assert [r[0] for r in con.execute("select skill_id from skills").fetchall()] == [skill_before]
+    assert table_shape(data, run_id) == uninterrupted_shape()

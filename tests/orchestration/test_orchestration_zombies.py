@@ -9,10 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from uuid import UUID
 
-import pytest
 from prefect.automations import Automation
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
@@ -78,60 +76,3 @@ def test_a_killed_flow_run_is_marked_crashed(prefect_server) -> None:
     while asyncio.run(state_of(flow_run_id)) == StateType.RUNNING and time.monotonic() < deadline:
         time.sleep(5)
     assert asyncio.run(state_of(flow_run_id)) == StateType.CRASHED
-
-
-SLEEPY = '''
-import os, time
-from pathlib import Path
-from prefect import flow
-from prefect.runtime import flow_run
-
-@flow(name="sleepy")
-def sleepy(marker: str) -> int:
-    with open(marker, "a") as out:
-        out.write(f"{flow_run.id} {flow_run.run_count} {os.getpid()}\\n")
-    if flow_run.run_count == 1:
-        time.sleep(600)  # killed here
-    return flow_run.run_count
-'''
-
-
-def attempts(marker: Path) -> list[list[str]]:
-    return [line.split() for line in marker.read_text().splitlines()] if marker.exists() else []
-
-
-@pytest.mark.timeout(600)
-def test_a_crashed_deployment_run_is_scheduled_again_and_finishes(prefect_server, tmp_path: Path) -> None:
-    from prefect import flow
-    from prefect.deployments import run_deployment
-
-    from skillfoundry.flows.deploy import ensure_work_pool
-    from skillfoundry.flows.prefect_server import PrefectWorker
-    from skillfoundry.flows.zombies import PROJECT_TAG
-
-    asyncio.run(ensure_zombie_automation())
-    asyncio.run(ensure_work_pool("crash-test"))
-    (tmp_path / "sleepy.py").write_text(SLEEPY)
-    marker = tmp_path / "attempts.txt"
-    flow.from_source(source=str(tmp_path), entrypoint="sleepy.py:sleepy").deploy(
-        name="sleepy", work_pool_name="crash-test", tags=[PROJECT_TAG], job_variables={"env": heartbeat_env()},
-    )
-    with PrefectWorker("crash-test", prefect_server.api_url, workdir=tmp_path):
-        run = run_deployment("sleepy/sleepy", parameters={"marker": str(marker)}, timeout=0)
-        deadline = time.monotonic() + 300
-        while not attempts(marker) and time.monotonic() < deadline:
-            time.sleep(1)
-        ((run_id, count, pid),) = attempts(marker)
-        assert (run_id, count) == (str(run.id), "1")
-        os.kill(int(pid), signal.SIGKILL)
-        deadline = time.monotonic() + 300  # the crash reports settle, the retry automation, a second start
-        while asyncio.run(state_of(run.id)) != StateType.COMPLETED and time.monotonic() < deadline:
-            time.sleep(3)
-    assert asyncio.run(state_of(run.id)) == StateType.COMPLETED
-    assert [a[:2] for a in attempts(marker)] == [[str(run.id), "1"], [str(run.id), "2"]]  # the same flow run again
-
-    async def history() -> list[str]:
-        async with get_client() as client:
-            return [s.type.value for s in await client.read_flow_run_states(run.id)]
-
-    assert "CRASHED" in asyncio.run(history())
