@@ -148,3 +148,27 @@ def test_ui_stopped_with_sigterm_stops_its_server_and_worker(tmp_path: Path, env
         ui.wait(timeout=60)
     wait_for(lambda: not any(alive(p) for p in tree), 30, f"{[cmdline(p) for p in tree if alive(p)]} to exit")
     assert port_free(port)
+
+
+HEARTBEAT_SETTING = """
+from prefect import flow
+from prefect.settings import get_current_settings
+from skillfoundry.flows.prefect_server import prefect_api
+
+@flow
+def setting() -> object:
+    return get_current_settings().flows.heartbeat_frequency
+
+print("outside", get_current_settings().flows.heartbeat_frequency)
+with prefect_api():
+    print("private", setting())
+"""
+
+
+def test_flow_runs_on_a_runs_private_server_send_no_heartbeats(env: dict[str, str]) -> None:
+    """Heartbeats let a shared server mark a killed run Crashed; a run's private server dies with the run,
+    and stopping the heartbeat thread costs each flow run up to a second (benchmarks/bench_orchestration.py)."""
+    done = subprocess.run([sys.executable, "-c", HEARTBEAT_SETTING], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["outside 180", "private None"]

@@ -100,7 +100,8 @@ def drain_to_server(timeout_s: float = 10.0) -> None:
 @contextmanager
 def prefect_api() -> Iterator[str]:
     """The Prefect API that flows in this block report to: the configured one, else a local server started
-    for the block and stopped with it (also when this process is killed: the leash stops it)."""
+    for the block and stopped with it (also when this process is killed: the leash stops it), without
+    flow-run heartbeats."""
     configured = configured_api_url()
     if configured:
         yield configured
@@ -110,7 +111,9 @@ def prefect_api() -> Iterator[str]:
         os.environ["PREFECT_API_URL"] = server.api_url  # for subprocesses (workers, Dask) too
         os.environ[PRIVATE_API_ENV] = server.api_url  # no other run shares it: limits need not apply
         try:
-            with temporary_settings({PREFECT_API_URL: server.api_url}):
+            # No flow-run heartbeats: they let a shared server mark a killed run Crashed, but this server dies
+            # with the run, and stopping the heartbeat thread costs each flow run up to 1 s at its end.
+            with temporary_settings({PREFECT_API_URL: server.api_url, "flows.heartbeat_frequency": None}):
                 try:
                     yield server.api_url
                 finally:
