@@ -9,12 +9,13 @@ The config file is ``$SKILLFOUNDRY_CONFIG`` if set, else ``./skillfoundry.toml``
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -107,6 +108,9 @@ class FileSettingsSource(PydanticBaseSettingsSource):
         return file_values(path) if path else {}
 
 
+URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):/")  # also as a Path, which keeps one slash
+
+
 class Settings(BaseSettings):
     """Run settings; every field can be set as SKILLFOUNDRY_<FIELD> in the environment or in the config file."""
 
@@ -156,6 +160,17 @@ class Settings(BaseSettings):
     llama_slots: int = Field(default=8, ge=1)
     llama_ctx_per_slot: int = Field(default=8192, ge=512)
     vllm_args: list[str] = Field(default_factory=list, description="extra arguments for every vLLM server we launch")
+
+    @field_validator("data_dir", "cache_dir", mode="before")
+    @classmethod
+    def _a_path_not_a_url(cls, value: Any) -> Any:
+        found = URL.match(str(value)) if isinstance(value, str | Path) else None
+        if found:
+            raise ValueError(
+                f"{found.group(1)}: is a URL scheme; give a filesystem path (for object storage, a mount of it that "
+                "every worker sees)"
+            )
+        return value
 
     @property
     def retry_policy(self) -> RetryPolicy:
