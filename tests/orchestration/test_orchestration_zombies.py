@@ -4,10 +4,6 @@ zombie-detection automation on a real Prefect server), instead of Running foreve
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from uuid import UUID
 
@@ -16,25 +12,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.events.schemas.automations import Posture
 
-from skillfoundry.flows.zombies import (
-    AUTOMATION_NAME,
-    RETRY_AUTOMATION_NAME,
-    ensure_zombie_automation,
-    heartbeat_env,
-)
-
-SLEEPER = """
-import time
-from prefect import flow
-from prefect.runtime import flow_run
-
-@flow(name="sleeper")
-def sleeper() -> None:
-    print(flow_run.id, flush=True)
-    time.sleep(600)
-
-sleeper()
-"""
+from skillfoundry.flows.zombies import AUTOMATION_NAME, RETRY_AUTOMATION_NAME, ensure_zombie_automation
 
 
 async def state_of(flow_run_id: UUID) -> StateType:
@@ -60,19 +38,9 @@ def test_the_automations_are_created_once_and_an_older_version_is_brought_up_to_
     assert asyncio.run(downgrade_then_ensure()) == (Posture.Reactive, Posture.Proactive, True)
 
 
-def test_a_killed_flow_run_is_marked_crashed(prefect_server) -> None:
-    asyncio.run(ensure_zombie_automation())
-    run = subprocess.Popen(
-        [sys.executable, "-c", SLEEPER], env={**os.environ, **heartbeat_env()}, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        flow_run_id = UUID(run.stdout.readline().strip())
-        assert asyncio.run(state_of(flow_run_id)) == StateType.RUNNING
-        time.sleep(5)  # the first heartbeat goes out when the flow starts
-    finally:
-        run.send_signal(signal.SIGKILL)
-        run.wait()
-    deadline = time.monotonic() + 300
-    while asyncio.run(state_of(flow_run_id)) == StateType.RUNNING and time.monotonic() < deadline:
+def test_a_killed_flow_run_is_marked_crashed(killed_flow_run) -> None:
+    """The flow run was killed when the first test of this folder started (see conftest.py)."""
+    deadline = killed_flow_run.killed_at + 300
+    while asyncio.run(state_of(killed_flow_run.id)) == StateType.RUNNING and time.monotonic() < deadline:
         time.sleep(5)
-    assert asyncio.run(state_of(flow_run_id)) == StateType.CRASHED
+    assert asyncio.run(state_of(killed_flow_run.id)) == StateType.CRASHED
