@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from skillfoundry.grading.judge import JudgeError, JudgeVerdict
 from skillfoundry.grading.outcome import ModelUsage
-from skillfoundry.llm.budget import Budget
+from skillfoundry.llm.budget import Budget, BudgetExceededError
 from skillfoundry.llm.spec import Endpoint
 from skillfoundry.llm.structured import StructuredOutputError, generate_structured
 
@@ -44,7 +44,7 @@ class LLMJudge:
         if self.budget is not None and self.budget.exhausted:
             with self._lock:
                 self.refused += 1
-            self.budget.check("a judge call")
+            raise BudgetExceededError(self.budget.message("a judge call"))
         prompt = f"<rubric>\n{rubric}\n</rubric>\n<answer>\n{answer[:self.clip]}\n</answer>\nGive a reason, then a verdict."
         try:
             result = generate_structured(
