@@ -388,8 +388,14 @@ def serving(specs: Sequence[ModelSpec], settings: Settings) -> Iterator[dict[Mod
         yield {spec: endpoints[spec] for spec in unique}
 
 
+def say(line: str) -> None:
+    """Print one line now, also when stdout is a pipe (``skillfoundry serve | tee``): a foreground server's
+    output must not wait in a buffer until it stops."""
+    print(line, flush=True)
+
+
 def serve_foreground(
-    settings: Settings, *, port: int | None = None, echo: Callable[[str], None] = print
+    settings: Settings, *, port: int | None = None, echo: Callable[[str], None] = say
 ) -> None:
     """Run the embedded llama-server until Ctrl-C (``skillfoundry serve``)."""
     with LlamaServer.from_settings(settings, port=port, build_log=echo) as server:
