@@ -21,9 +21,8 @@ from skillfoundry.kernelbench.cli import register as register_kernelbench
 from skillfoundry.kernels.cli import app as kernels_app
 from skillfoundry.llm.cli import app as trace_app
 from skillfoundry.llm.spec import ModelSpec, ModelSpecError
-from skillfoundry.report.format import lift_block
 from skillfoundry.skills.cli import app as skills_app
-from skillfoundry.storage.cli import guarded, resolve_data_dir
+from skillfoundry.storage.cli import guarded, print_lift_blocks, resolve_data_dir
 from skillfoundry.storage.cli import register as register_storage
 
 if TYPE_CHECKING:
@@ -170,11 +169,7 @@ def run(
 def print_result(result: DistillResult) -> None:
     """The chosen skill, then one block per student that fits the terminal (the full table: `show`)."""
     console.print(f"skill [bold]{result.skill_id}[/bold] at {result.skill_dir}", soft_wrap=True)
-    console.print(f"Skill lift, run {result.run_id} (held-out test split)", style="bold", markup=False)
-    for r in result.lift:
-        console.print()
-        for line in lift_block(r, console.width):
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    print_lift_blocks(console, f"Skill lift, run {result.run_id} (held-out test split)", result.lift)
     console.print(f"\nall columns: skillfoundry show {result.run_id}", markup=False, highlight=False)
 
 

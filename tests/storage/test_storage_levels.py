@@ -3,13 +3,16 @@ lift says which level it is (issue 10, item 5)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from storage_builders import case_row, gen_row, grade_rows, run_row, synthetic_store
-from typer.testing import CliRunner
 
+from skillfoundry.report.format import LIFT_HEADERS, lift_cells
 from skillfoundry.storage.answers import answered, combine_levels, existing_baselines
 from skillfoundry.storage.catalog import catalog
 from skillfoundry.storage.compact import compact
@@ -108,11 +111,12 @@ def test_show_the_prefect_artifact_and_the_cli_name_the_level(data_dir: Path) ->
     detail = show_run(data_dir, "run0")
     assert [r.level for r in detail.lift] == ["deterministic"]
     assert "| deterministic |" in lift_markdown("run0", detail.lift)
-    import typer
-
-    from skillfoundry.storage.cli import register
-
-    app = typer.Typer()
-    register(app)
-    result = CliRunner().invoke(app, ["show", "run0", "--data-dir", str(data_dir)], env={"COLUMNS": "300"})
-    assert result.exit_code == 0 and "deterministic" in result.output
+    cells = dict(zip(LIFT_HEADERS, lift_cells(detail.lift[0]), strict=True))
+    cells.pop("cases x epochs")  # the blocks say it in their heading: "12 cases x 1 epochs"
+    for columns, table in (("300", True), ("80", False)):  # at 80 columns: blocks, every value whole
+        done = subprocess.run([sys.executable, "-m", "skillfoundry", "show", "run0", "--data-dir", str(data_dir)],
+                              capture_output=True, text=True, env={**os.environ, "COLUMNS": columns}, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert ("┃ skill" in done.stdout) is table and "…" not in done.stdout
+        assert all(cell in done.stdout for cell in cells.values()) and "deterministic" in done.stdout
+        assert max(len(line) for line in done.stdout.splitlines()) <= int(columns)

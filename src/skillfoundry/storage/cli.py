@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from skillfoundry.report.format import LIFT_HEADERS, lift_cells
+from skillfoundry.report.format import LIFT_HEADERS, lift_block, lift_cells
 from skillfoundry.storage.errors import StorageError
+
+if TYPE_CHECKING:
+    from skillfoundry.storage.query import LiftSummary
 
 T = TypeVar("T")
 DataDir = Annotated[
@@ -41,6 +44,17 @@ def guarded(action: Callable[[], T]) -> T:
     except StorageError as err:
         errors.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def print_lift_blocks(out: Console, title: str, rows: list[LiftSummary], *, with_skill: bool = False) -> None:
+    """Lift rows as one block each (``report.format.lift_block``), readable at any width from 40 columns."""
+    out.print(title, style="bold", markup=False)
+    for r in rows:
+        out.print()
+        if with_skill:
+            out.print(f"skill {r.skill_id or '-'}", markup=False, highlight=False)
+        for line in lift_block(r, out.width):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -106,7 +120,10 @@ def register(app: typer.Typer) -> None:
             lift.add_column(column)
         for r in detail.lift:
             lift.add_row(r.skill_id or "-", *lift_cells(r))
-        console.print(lift)
+        if console.measure(lift, options=console.options.update_width(10**4)).maximum <= console.width:
+            console.print(lift)
+        else:  # too narrow for every column whole: one block per student and skill instead
+            print_lift_blocks(console, str(lift.title), detail.lift, with_skill=True)
         cost = Table(title="Cost")
         for column in ("model", "role", "tokens in", "tokens out", "USD", "GPU s"):
             cost.add_column(column)
