@@ -6,7 +6,12 @@ import pytest
 from pydantic import BaseModel, Field
 from scripted_api import Reply, ScriptedServer, chat_completion, message
 
-from skillfoundry.llm.structured import StructuredOutputError, generate_structured, strict_json_schema
+from skillfoundry.llm.structured import (
+    RESAMPLE_TEMPERATURE,
+    StructuredOutputError,
+    generate_structured,
+    strict_json_schema,
+)
 
 
 class Inner(BaseModel):
@@ -56,3 +61,17 @@ def test_openai_invalid_twice_raises_one_line(scripted: ScriptedServer) -> None:
     fmt = scripted.requests[0].body["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
     assert "did not match the Verdict schema" in scripted.requests[1].body["messages"][-1]["content"]
+
+
+def test_a_reply_cut_off_at_max_tokens_is_asked_afresh_and_sampled(scripted: ScriptedServer) -> None:
+    cut = chat_completion('{"ok": true, "reasons": ["fine fine fine fine', prompt_tokens=5, completion_tokens=100)
+    cut["choices"][0]["finish_reason"] = "length"
+    scripted.add(Reply(body=cut), Reply(body=chat_completion('{"ok": true, "reasons": ["fine"]}', prompt_tokens=5,
+                                                             completion_tokens=9)))
+    result = generate_structured(scripted.endpoint("vllm:m", "openai"), system="Judge.", prompt="Is it ok?",
+                                 schema=Verdict, max_tokens=100)
+    assert result.obj == Verdict(ok=True, reasons=["fine"]) and result.attempts == 2
+    first, second = (r.body for r in scripted.requests)
+    assert second["messages"] == first["messages"]  # not shown its broken reply: the same question again
+    assert (first["temperature"], second["temperature"]) == (0.0, RESAMPLE_TEMPERATURE)
+    assert (result.input_tokens, result.output_tokens) == (10, 109)  # both calls are counted

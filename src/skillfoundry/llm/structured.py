@@ -3,7 +3,8 @@
 Anthropic endpoints answer through a forced tool call whose input schema is the model's JSON schema;
 OpenAI-compatible endpoints (local llama-server, vLLM, any URL) through ``response_format`` json_schema,
 which llama-server and vLLM enforce with a grammar. Bound the output with maxLength/maxItems in the
-schema. A reply that fails validation is re-asked once with the errors; then StructuredOutputError.
+schema. A reply that fails validation is re-asked once with the errors (one cut off at max_tokens is asked
+afresh instead); then StructuredOutputError.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from skillfoundry.llm.spec import Endpoint
 T = TypeVar("T", bound=BaseModel)
 DEFAULT_TIMEOUT_S = 600.0
 DEFAULT_MAX_RETRIES = 4
+RESAMPLE_TEMPERATURE = 0.8
 
 
 class StructuredOutputError(ValueError):
@@ -129,6 +131,7 @@ class _Conversation:
         self.messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
         self.tokens = [0, 0, 0, 0]  # input, output, cache write, cache read
         self.pending_tool_use_id: str | None = None
+        self.cut_off = False  # the last reply ended at max_tokens
 
     def add_tokens(self, *counts: int) -> None:
         for i, count in enumerate(counts):
@@ -148,7 +151,14 @@ class _Conversation:
         return tokens_in + cache_write + cache_read, tokens_out, usd
 
     def reject(self, errors: list[str]) -> None:
-        """Tell the model what was wrong with its last answer."""
+        """Tell the model what was wrong with its last answer. A reply cut off at max_tokens (often a small
+        model repeating itself inside a string) is not shown back: the question is asked afresh, sampled at
+        ``RESAMPLE_TEMPERATURE`` at least, so the second try does not retrace the first."""
+        if self.cut_off:
+            del self.messages[1:]
+            self.pending_tool_use_id = None
+            self.temperature = max(self.temperature, RESAMPLE_TEMPERATURE)
+            return
         problems = "; ".join(errors)
         if self.pending_tool_use_id is not None:
             content: Any = [
@@ -178,6 +188,7 @@ def _ask_anthropic(conv: _Conversation) -> tuple[str, Any]:
             **anthropic_sampling(conv.temperature),
         )
     conv.add_tokens(*anthropic_usage(response.usage))
+    conv.cut_off = response.stop_reason == "max_tokens"
     blocks = [block.model_dump(mode="json", exclude_none=True) for block in response.content]
     conv.messages.append({"role": "assistant", "content": blocks})
     use = next((b for b in blocks if b.get("type") == "tool_use" and b.get("name") == conv.name), None)
@@ -204,5 +215,6 @@ def _ask_openai(conv: _Conversation) -> tuple[str, Any]:
     usage = response.usage
     conv.add_tokens(usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
     text = (response.choices[0].message.content or "") if response.choices else ""
+    conv.cut_off = bool(response.choices) and response.choices[0].finish_reason == "length"
     conv.messages.append({"role": "assistant", "content": text})
     return text, None
