@@ -55,29 +55,21 @@ def stored_traces(data_dir: Path, trace_ids: list[str]) -> list[TraceRecord]:
 
 def teacher_usd(data_dir: Path, run_id: str) -> float:
     """What the run's teacher calls stored so far cost (traces, extraction, refinement), in USD."""
-    if not Path(data_dir).exists():
-        return 0.0
-    con = catalog(data_dir)
-    try:
-        (usd,) = con.execute("SELECT coalesce(sum(cost_usd), 0) FROM traces WHERE run_id = ?", [run_id]).fetchone()
-    finally:
-        con.close()
-    return float(usd)
+    return _stored_usd(data_dir, run_id, ("traces",))
 
 
 def spent_usd(data_dir: Path, run_id: str) -> float:
     """What the run's stored calls cost so far, in USD: teacher traces, student answers, judge calls."""
+    return _stored_usd(data_dir, run_id, ("traces", "generations", "grades"))
+
+
+def _stored_usd(data_dir: Path, run_id: str, tables: tuple[str, ...]) -> float:
     if not Path(data_dir).exists():
         return 0.0
+    sums = " UNION ALL ".join(f"SELECT coalesce(sum(cost_usd), 0) AS usd FROM {t} WHERE run_id = $run" for t in tables)
     con = catalog(data_dir)
     try:
-        (usd,) = con.execute(
-            "SELECT sum(usd) FROM (" + " UNION ALL ".join(
-                f"SELECT coalesce(sum(cost_usd), 0) AS usd FROM {table} WHERE run_id = $run"
-                for table in ("traces", "generations", "grades")
-            ) + ")",
-            {"run": run_id},
-        ).fetchone()
+        (usd,) = con.execute(f"SELECT sum(usd) FROM ({sums})", {"run": run_id}).fetchone()
     finally:
         con.close()
     return float(usd)
