@@ -65,14 +65,10 @@ def killed_flow_run(prefect_server: PrefectServer) -> KilledFlowRun:
     to the suite's time (test_orchestration_zombies.py checks the outcome, last)."""
     import asyncio
 
-    from prefect.client.orchestration import get_client
+    from flow_runs import state_of
     from prefect.client.schemas.objects import StateType
 
     from skillfoundry.flows.zombies import ensure_zombie_automation, heartbeat_env
-
-    async def state_of(flow_run_id: UUID) -> StateType:
-        async with get_client() as client:
-            return (await client.read_flow_run(flow_run_id)).state.type
 
     asyncio.run(ensure_zombie_automation())
     run = subprocess.Popen(
@@ -80,7 +76,7 @@ def killed_flow_run(prefect_server: PrefectServer) -> KilledFlowRun:
     )
     try:
         flow_run_id = UUID(run.stdout.readline().strip())
-        assert asyncio.run(state_of(flow_run_id)) == StateType.RUNNING
+        assert state_of(flow_run_id) == StateType.RUNNING
         time.sleep(5)  # the first heartbeat goes out when the flow starts
     finally:
         run.send_signal(signal.SIGKILL)

@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from uuid import UUID
 
 import pytest
+from flow_runs import read, state_history, state_of
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
@@ -85,20 +85,6 @@ def flow_run_processes(data: Path) -> list[int]:
     return sorted(found, key=lambda pid: found[pid] in found)
 
 
-async def state_history(flow_run_id: UUID) -> list[str]:
-    async with get_client() as client:
-        return [s.type.value for s in await client.read_flow_run_states(flow_run_id)]
-
-
-async def read(flow_run_id: UUID) -> FlowRun:
-    async with get_client() as client:
-        return await client.read_flow_run(flow_run_id)
-
-
-def state_of(flow_run_id: UUID) -> StateType:
-    return asyncio.run(read(flow_run_id)).state.type
-
-
 @pytest.mark.server
 @pytest.mark.timeout(2400)  # a distillation on the embedded model, killed, then finished by Prefect's retry
 def test_a_worker_runs_ad_hoc_and_a_sigkill_is_retried_by_prefect_to_the_rows_of_an_uninterrupted_run(
@@ -142,7 +128,7 @@ def test_a_worker_runs_ad_hoc_and_a_sigkill_is_retried_by_prefect_to_the_rows_of
         deadline = time.monotonic() + 1200  # the crash report settles, the retry automation, a second attempt
         while state_of(run.id) != StateType.COMPLETED and time.monotonic() < deadline:
             time.sleep(3)
-    history = asyncio.run(state_history(run.id))
+    history = state_history(run.id)
     assert state_of(run.id) == StateType.COMPLETED, history
     assert "CRASHED" in history and asyncio.run(read(run.id)).name.startswith("nightly cuda: local on ")
     con = catalog(data)

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from uuid import UUID
 
+from flow_runs import state_of
 from prefect.automations import Automation
-from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.events.schemas.automations import Posture
 
 from skillfoundry.flows.zombies import AUTOMATION_NAME, RETRY_AUTOMATION_NAME, ensure_zombie_automation
-
-
-async def state_of(flow_run_id: UUID) -> StateType:
-    async with get_client() as client:
-        return (await client.read_flow_run(flow_run_id)).state.type
 
 
 def test_the_automations_are_created_once_and_an_older_version_is_brought_up_to_date(prefect_server) -> None:
@@ -41,6 +35,6 @@ def test_the_automations_are_created_once_and_an_older_version_is_brought_up_to_
 def test_a_killed_flow_run_is_marked_crashed(killed_flow_run) -> None:
     """The flow run was killed when the first test of this folder started (see conftest.py)."""
     deadline = killed_flow_run.killed_at + 300
-    while asyncio.run(state_of(killed_flow_run.id)) == StateType.RUNNING and time.monotonic() < deadline:
+    while state_of(killed_flow_run.id) == StateType.RUNNING and time.monotonic() < deadline:
         time.sleep(5)
-    assert asyncio.run(state_of(killed_flow_run.id)) == StateType.CRASHED
+    assert state_of(killed_flow_run.id) == StateType.CRASHED
