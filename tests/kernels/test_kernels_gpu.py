@@ -32,7 +32,7 @@ def test_reference_solutions_are_correct_on_the_gpu(problem, kernel_cache: Path)
     for shape in run.shapes:
         assert shape.time_ms > 0 and shape.ref_time_ms > 0 and len(shape.samples_ms) == 10
         assert not shape.suspect
-    for record in benchmark_records(run, problem):
+    for record in benchmark_records(run, problem.shapes):
         KernelBenchmarkRecord(run_id="r", **record)
 
 

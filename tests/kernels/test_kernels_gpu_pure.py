@@ -23,7 +23,7 @@ from skillfoundry.kernels.gpu.harness import run_trial, trial_seed
 from skillfoundry.kernels.gpu.probe import driver_loads, parse_probe
 from skillfoundry.kernels.gpu.protocol import GpuInfo, ShapeResult, TrialResult, event_line, parse_events
 from skillfoundry.kernels.gpu.roofline import floor_ms, is_suspect, max_speedup, peak_for
-from skillfoundry.kernels.gpu.runner import GpuRun, _watch, annotate, benchmark_records, device_arch, run_candidate
+from skillfoundry.kernels.gpu.runner import GpuRun, annotate, benchmark_records, device_arch, run_candidate, watch
 from skillfoundry.kernels.gpu.stats import summarize
 from skillfoundry.kernels.problems.model import Tolerance
 from skillfoundry.storage.records import KernelBenchmarkRecord
@@ -166,7 +166,7 @@ def test_benchmark_records_fit_the_table():
         error_kind="timeout",
         error="hung",
     )
-    records = benchmark_records(run, VECTOR_ADD)
+    records = benchmark_records(run, VECTOR_ADD.shapes)
     assert [r["shape_json"] for r in records] == ['{"n":4194304}', '{"n":1000003}']
     first, second = (KernelBenchmarkRecord(run_id="r", **r) for r in records)
     assert first.correct and first.time_ms == 0.02 and first.trials == 3 and first.driver_version == "580.1"
@@ -210,7 +210,7 @@ def test_watchdog_kills_a_silent_worker(tmp_path: Path):
         "out.write(json.dumps({'event': 'phase', 'name': 'correctness[0]', 'expect_s': 0.2}) + '\\n'); out.flush()\n"
         "time.sleep(120)",
     )
-    events, killed = _watch(proc, result, timeout_s=60, grace_s=0.3)
+    events, killed = watch(proc, result, timeout_s=60, grace_s=0.3)
     assert killed and "correctness[0]" in killed and proc.returncode == -9
     assert events.last_phase == "correctness[0]"
 
@@ -221,14 +221,14 @@ def test_watchdog_enforces_the_overall_limit(tmp_path: Path):
         result,
         "while True:\n    out.write(json.dumps({'event': 'phase', 'name': 'p', 'expect_s': 60}) + '\\n'); out.flush(); time.sleep(0.1)",
     )
-    _, killed = _watch(proc, result, timeout_s=1.0)
+    _, killed = watch(proc, result, timeout_s=1.0)
     assert killed and "limit" in killed
 
 
 def test_watchdog_reads_a_finished_worker(tmp_path: Path):
     result = tmp_path / "events.jsonl"
     proc = _child(result, "out.write(json.dumps({'event': 'done'}) + '\\n'); out.flush()")
-    events, killed = _watch(proc, result, timeout_s=60)
+    events, killed = watch(proc, result, timeout_s=60)
     assert killed is None and events.done and proc.returncode == 0
 
 

@@ -44,8 +44,8 @@ def _first_error(build: BuildResult) -> str:
     return build.log.strip().splitlines()[-1] if build.log.strip() else "unknown compiler error"
 
 
-def _outcome(passed: bool, level: GradingLevel, detail: dict[str, Any]) -> CheckOutcome:
-    return CheckOutcome(grader=GRADER, passed=passed, score=1.0 if passed else 0.0, level=level, detail=detail)
+def _outcome(passed: bool, level: GradingLevel, detail: dict[str, Any], grader: str = GRADER) -> CheckOutcome:
+    return CheckOutcome(grader=grader, passed=passed, score=1.0 if passed else 0.0, level=level, detail=detail)
 
 
 def _bundle(outcome: CheckOutcome, builds: Sequence[BuildResult] = (), benchmarks=()) -> GradeBundle:
@@ -54,7 +54,7 @@ def _bundle(outcome: CheckOutcome, builds: Sequence[BuildResult] = (), benchmark
     )
 
 
-def gpu_outcome(check: KernelCheck, run: GpuRun, detail: dict[str, Any]) -> CheckOutcome:
+def gpu_outcome(check: KernelCheck, run: GpuRun, detail: dict[str, Any], grader: str = GRADER) -> CheckOutcome:
     """The outcome of a GPU run (level ``kernel-gpu``): a harness/driver fault is an infra error;
     the candidate's own fault (crash, illegal address, its OOM, timeout) or wrong output fails it."""
     speedups = [s.speedup for s in run.shapes if s.speedup is not None]
@@ -74,7 +74,7 @@ def gpu_outcome(check: KernelCheck, run: GpuRun, detail: dict[str, Any]) -> Chec
     }
     if run.error_kind in INFRA_ERROR_KINDS:
         return CheckOutcome(
-            grader=GRADER,
+            grader=grader,
             passed=False,
             score=0.0,
             level=GradingLevel.KERNEL_GPU,
@@ -83,11 +83,20 @@ def gpu_outcome(check: KernelCheck, run: GpuRun, detail: dict[str, Any]) -> Chec
         )
     if run.correct:
         correctness = f"correct on all {len(run.requested)} shapes"
-        return _outcome(True, GradingLevel.KERNEL_GPU, {**detail, "stage": "done", "correctness": correctness})
-    wrong = [s.index for s in run.shapes if not s.correct]
-    reason = run.error if run.error_kind else f"wrong output on shapes {wrong}"
+        return _outcome(True, GradingLevel.KERNEL_GPU, {**detail, "stage": "done", "correctness": correctness}, grader)
+    reason = run.error if run.error_kind else wrong_reason(run)
     detail.update(stage="gpu", correctness=f"incorrect: {run.error_kind or 'mismatch'}", reason=reason)
-    return _outcome(not check.require_correct, GradingLevel.KERNEL_GPU, detail)
+    return _outcome(not check.require_correct, GradingLevel.KERNEL_GPU, detail, grader)
+
+
+def wrong_reason(run: GpuRun) -> str:
+    """Why a finished run is not correct: torch operators doing the work, written inputs, or wrong output."""
+    trials = [t for s in run.shapes for t in (*s.trials, *s.post_trials, *([s.timed_check] if s.timed_check else []))]
+    if ops := sorted({op for t in trials for op in t.torch_ops}):
+        return f"torch operators do the work: {', '.join(ops[:8])}"
+    if mutated := sorted({name for t in trials for name in t.mutated}):
+        return f"writes its inputs: {', '.join(mutated)}"
+    return f"wrong output on shapes {[s.index for s in run.shapes if not s.correct]}"
 
 
 def _gpu_stage(
@@ -106,7 +115,7 @@ def _gpu_stage(
     if run.arch and run.arch not in {b.arch for b in builds}:
         # a cache hit: the runner built the same program
         builds.append(compile_cuda(signature_program(problem, source), arch=run.arch, cache_dir=cache_dir))
-    return _bundle(gpu_outcome(check, run, detail), builds, benchmark_records(run, problem))
+    return _bundle(gpu_outcome(check, run, detail), builds, benchmark_records(run, problem.shapes))
 
 
 def grade_kernel(

@@ -74,6 +74,7 @@ class TrialResult(BaseModel):
     ok: bool
     outputs: dict[str, Comparison] = Field(default_factory=dict)
     mutated: list[str] = Field(default_factory=list)
+    torch_ops: list[str] = Field(default_factory=list)  # torch operators doing the work (KernelBench answers)
 
 
 class ShapeResult(BaseModel):

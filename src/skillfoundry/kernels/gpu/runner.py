@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ def classify(events: Events, returncode: int | None, killed: str | None) -> tupl
     return None, None
 
 
-def _watch(
+def watch(
     proc: subprocess.Popen[bytes], result_path: Path, timeout_s: float, grace_s: float = GRACE_S
 ) -> tuple[Events, str | None]:
     """Wait for the worker; kill it when silent too long or over ``timeout_s``. Returns its events
@@ -201,7 +202,7 @@ def run_candidate(
             assert proc.stdin is not None
             proc.stdin.write(job.model_dump_json().encode())
             proc.stdin.close()
-            events, killed = _watch(proc, result_path, timeout_s)
+            events, killed = watch(proc, result_path, timeout_s)
         stderr_tail = stderr_path.read_text("utf-8", "replace")[-4000:]
     error_kind, error = classify(events, proc.returncode, killed)
     gpu_name = events.gpu.name if events.gpu else device.name
@@ -217,15 +218,15 @@ def run_candidate(
     )
 
 
-def benchmark_records(run: GpuRun, problem: Problem) -> list[dict[str, Any]]:
-    """One dict per requested shape, shaped like ``KernelBenchmarkRecord`` without ``run_id``."""
+def benchmark_records(run: GpuRun, shapes: Sequence[Mapping[str, int]]) -> list[dict[str, Any]]:
+    """One dict per requested shape (``shapes[index]`` names it), shaped like ``KernelBenchmarkRecord``
+    without ``run_id``."""
     by_index = {s.index: s for s in run.shapes}
     gpu_name = run.gpu.name if run.gpu else (run.device_name or "unknown")
     driver = (run.gpu.driver_version or run.gpu.cuda_driver_version) if run.gpu else None
     records = []
     for index in run.requested:
-        dims = problem.shapes[index]
-        shape_json = canonical_json(dims)
+        shape_json = canonical_json(dict(shapes[index]))
         shape = by_index.get(index)
         detail: dict[str, Any] = {"arch": run.arch, "error_kind": run.error_kind, "error": run.error}
         if run.gpu:
@@ -242,9 +243,9 @@ def benchmark_records(run: GpuRun, problem: Problem) -> list[dict[str, Any]]:
             )
         records.append(
             {
-                "bench_id": content_id("bench", run.source_sha, problem.id, shape_json, gpu_name, driver, length=32),
+                "bench_id": content_id("bench", run.source_sha, run.problem_id, shape_json, gpu_name, driver, length=32),
                 "source_sha": run.source_sha,
-                "problem_id": problem.id,
+                "problem_id": run.problem_id,
                 "shape_json": shape_json,
                 "gpu_name": gpu_name,
                 "driver_version": driver or "unknown",
