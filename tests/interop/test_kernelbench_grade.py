@@ -14,6 +14,7 @@ from skillfoundry.kernelbench.answer_ast import analyze_answer
 from skillfoundry.kernelbench.cuda_split import split_device_host
 from skillfoundry.kernelbench.grade import grade_kernelbench
 from skillfoundry.kernelbench.problems import KBProblem, parse_problem
+from skillfoundry.skills.model import KernelCheck
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "kernelbench"
 ANSWERS = FIXTURES / "answers"
@@ -23,9 +24,14 @@ def problem(level: int, name: str) -> KBProblem:
     return parse_problem(next((FIXTURES / "KernelBench" / f"level{level}").glob(f"{name}.py")), level)
 
 
+def grade_text(prob: str, answer: str, cache_dir: Path):
+    kb = problem(1, prob)
+    return grade_kernelbench(KernelCheck(problem_id=kb.id), kb, answer, cache_dir=cache_dir)
+
+
 def grade(answer_file: str, tmp_path: Path, prob: str = "1_Scale_and_shift"):
     text = (ANSWERS / answer_file).read_text()
-    bundle = grade_kernelbench(problem(1, prob).id, f"Here is my kernel.\n```python\n{text}```\n", cache_dir=tmp_path)
+    bundle = grade_text(prob, f"Here is my kernel.\n```python\n{text}```\n", tmp_path)
     (outcome,) = bundle.outcomes
     rules = {f["rule"] for f in outcome.detail["findings"]}
     return bundle, outcome, rules
@@ -75,13 +81,13 @@ def test_the_answer_is_never_executed(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     honest = (ANSWERS / "honest_scale_shift.py").read_text()
     hostile = honest.replace("import torch\n", f"import torch\nopen({str(marker)!r}, 'w').write('x')\n", 1)
-    bundle = grade_kernelbench(problem(1, "1_Scale_and_shift").id, f"```python\n{hostile}```", cache_dir=tmp_path)
+    bundle = grade_text("1_Scale_and_shift", f"```python\n{hostile}```", tmp_path)
     assert not marker.exists()
     assert "dynamic_code" in {f["rule"] for f in bundle.outcomes[0].detail["findings"]}
 
 
 def test_answer_without_model_new_fails_at_extract(tmp_path: Path) -> None:
-    bundle = grade_kernelbench(problem(1, "2_Row_sum").id, "```cuda\n__global__ void k() {}\n```", cache_dir=tmp_path)
+    bundle = grade_text("2_Row_sum", "```cuda\n__global__ void k() {}\n```", tmp_path)
     assert bundle.outcomes[0].detail["stage"] == "extract" and not bundle.outcomes[0].passed
 
 
@@ -102,3 +108,10 @@ def test_host_wrapper_is_split_from_device_code_at_the_same_lines() -> None:
 def test_analysis_of_any_text_returns_findings_never_raises(text: str) -> None:
     analysis = analyze_answer(text)
     assert analysis.findings  # nothing partial or random is a clean answer
+
+
+def test_an_unwritten_output_passes_the_static_checks_and_is_left_to_the_gpu_run(tmp_path: Path) -> None:
+    """Nothing in the text shows that the kernel never writes its output: only running it can
+    (``test_kernelbench_gpu.py``), which is why a grade without a GPU is recorded as kernel-static."""
+    _, outcome, rules = grade("cheat_stale_output.py", tmp_path)
+    assert rules == set() and outcome.passed and outcome.level is GradingLevel.KERNEL_STATIC

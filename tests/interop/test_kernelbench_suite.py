@@ -52,12 +52,20 @@ def test_native_suite_is_unchanged(tmp_path: Path) -> None:
 def test_grade_answer_dispatches_kernelbench_checks(data_dir: Path, tmp_path: Path, answer: str, passed: bool) -> None:
     case = cuda.problem_case(cuda.lookup_problem("kb-l1-1", data_dir), "test")
     text = f"```python\n{(ANSWERS / answer).read_text()}```"
-    bundle = grade_answer(case, text, GradingContext(cache_dir=tmp_path / "cache"))
+    bundle = grade_answer(case, text, GradingContext(cache_dir=tmp_path / "cache", data_dir=data_dir))
     (outcome,) = bundle.outcomes
     assert outcome.grader == "kernelbench" and outcome.passed is passed
     assert outcome.level is GradingLevel.KERNEL_STATIC == level_of(case.checks[0])
     assert outcome.infra_error is None
     assert bundle.kernel_builds  # stored by the pipeline in kernel_builds
+
+
+def test_a_kernelbench_check_graded_without_its_suite_is_an_infra_error(data_dir: Path, tmp_path: Path) -> None:
+    case = cuda.problem_case(cuda.lookup_problem("kb-l1-1", data_dir), "test")
+    text = f"```python\n{(ANSWERS / 'honest_scale_shift.py').read_text()}```"
+    (outcome,) = grade_answer(case, text, GradingContext(cache_dir=tmp_path / "cache")).outcomes
+    assert outcome.grader == "kernelbench" and not outcome.passed
+    assert outcome.infra_error is not None and "needs the data folder" in outcome.infra_error
 
 
 def test_teacher_gets_the_kernelbench_grader_as_tool(data_dir: Path, tmp_path: Path) -> None:

@@ -36,7 +36,10 @@ KB_HARNESS_NOTES = (
     "The answer is a Python module defining ModelNew whose CUDA comes in through load_inline. It is never "
     "run while grading on a CPU: its Python is analysed statically, the __global__/__device__ code is compiled "
     "with NVRTC and checked (no timers, no writable device globals), and the C++ wrapper may only allocate and "
-    "launch kernels. Calling Model, torch operators or tensor arithmetic in forward, or caching outputs, fails."
+    "launch kernels. Calling Model, torch operators or tensor arithmetic in forward, or caching outputs, fails. "
+    "On a GPU it then runs against Model: fresh random inputs each trial (float32, tolerance 1e-2), outputs "
+    "allocated over NaN-filled memory, every torch operator it runs audited, inputs that must not change, "
+    "and timing against the eager Model (fast_p)."
 )
 NATIVE_SUITE = "native"
 SuiteProblem = Problem | KBProblem
@@ -86,14 +89,16 @@ def kernelbench_tools(problem: KBProblem, cache_dir: Path | None) -> list[Tool]:
 
     def run_tests(args: dict) -> str:
         source = str(args.get("source", ""))
-        outcome = grade_kernelbench(problem.id, f"```python\n{source}\n```", cache_dir=cache_dir).outcomes[0]
+        check = KernelCheck(problem_id=problem.id)
+        outcome = grade_kernelbench(check, problem, f"```python\n{source}\n```", cache_dir=cache_dir).outcomes[0]
         return json.dumps({"passed": outcome.passed, "detail": outcome.detail})
 
     return [
         Tool(
             name="run_tests",
             description="Grade a complete ModelNew Python module for this task: static checks of the Python, "
-            "NVRTC compile and PTX checks of its CUDA. Returns JSON with passed and details.",
+            "NVRTC compile and PTX checks of its CUDA, and where a GPU is present correctness against Model and "
+            "timing. Returns JSON with passed and details.",
             input_schema={
                 "type": "object",
                 "properties": {"source": {"type": "string", "description": "the complete Python module"}},

@@ -31,11 +31,13 @@ MAX_ANSWER_CHARS = 2_000_000
 
 
 class GradingContext(BaseModel):
-    """What graders need beyond the answer: a cache folder (kernel builds), an optional LLM judge,
-    the GPU architectures kernels are compiled for (None: the kernel grader's default), and the context
-    every GPU job runs under (a slot of the shared ``gpu`` limit; None: none)."""
+    """What graders need beyond the answer: a cache folder (kernel builds), the data folder (imported
+    KernelBench suites), an optional LLM judge, the GPU architectures kernels are compiled for (None: the
+    kernel grader's default), and the context every GPU job runs under (a slot of the shared ``gpu``
+    limit; None: none)."""
 
     cache_dir: Path | None = None
+    data_dir: Path | None = None
     judge: Judge | None = None
     archs: list[str] | None = None
     gpu_slot: Callable[[], AbstractContextManager[object]] | None = None
@@ -44,37 +46,34 @@ class GradingContext(BaseModel):
 def _kernel_bundle(check: KernelCheck, answer: str, ctx: GradingContext) -> GradeBundle:
     from skillfoundry.kernelbench.problems import is_kernelbench_id
 
-    if is_kernelbench_id(check.problem_id):  # an imported KernelBench problem: a ModelNew answer
-        from skillfoundry.kernelbench.grade import grade_kernelbench
-
-        kwargs = {"cache_dir": ctx.cache_dir} | ({"archs": ctx.archs} if ctx.archs is not None else {})
-        try:
-            return grade_kernelbench(check.problem_id, answer, **kwargs)
-        except Exception as exc:  # a grader bug must not lose the batch; record it as an infra error
-            reason = f"kernelbench grader error: {type(exc).__name__}: {exc}"[:500]
-            return GradeBundle(outcomes=[infra_failure("kernelbench", GradingLevel.KERNEL_STATIC, reason)])
     try:
         from skillfoundry.grading.kernel import grade_kernel, kernel_level  # imported when needed
     except ImportError as exc:  # without the kernel grader there is no GPU stage either
         return GradeBundle(
             outcomes=[infra_failure("kernel", GradingLevel.KERNEL_STATIC, f"kernel grader unavailable: {exc}")]
         )
-    kwargs = {"cache_dir": ctx.cache_dir} | ({"archs": ctx.archs} if ctx.archs is not None else {})
+    kwargs = {"cache_dir": ctx.cache_dir, "gpu_slot": ctx.gpu_slot} | (
+        {"archs": ctx.archs} if ctx.archs is not None else {}
+    )
+    grader = "kernelbench" if is_kernelbench_id(check.problem_id) else "kernel"
     try:
-        return grade_kernel(check, answer, gpu_slot=ctx.gpu_slot, **kwargs)
+        if grader == "kernelbench":  # an imported KernelBench problem: a ModelNew answer
+            from skillfoundry.kernelbench.grade import grade_kernelbench
+            from skillfoundry.kernelbench.problems import get_kb_problem
+
+            if ctx.data_dir is None:
+                raise ValueError("grading a KernelBench problem needs the data folder its suite is stored in")
+            return grade_kernelbench(check, get_kb_problem(ctx.data_dir, check.problem_id), answer, **kwargs)
+        return grade_kernel(check, answer, **kwargs)
     except Exception as exc:  # a grader bug must not lose the batch; record it as an infra error
-        reason = f"kernel grader error: {type(exc).__name__}: {exc}"[:500]
-        return GradeBundle(outcomes=[infra_failure("kernel", kernel_level(), reason)])
+        reason = f"{grader} grader error: {type(exc).__name__}: {exc}"[:500]
+        return GradeBundle(outcomes=[infra_failure(grader, kernel_level(), reason)])
 
 
 def level_of(check: Check) -> GradingLevel:
     """The level a check is graded at in this environment (the one each grader stamps on its outcomes)."""
     if isinstance(check, KernelCheck):
         from skillfoundry.grading.kernel import kernel_level
-        from skillfoundry.kernelbench.problems import is_kernelbench_id
-
-        if is_kernelbench_id(check.problem_id):
-            return GradingLevel.KERNEL_STATIC  # the KernelBench grader has no GPU stage yet
 
         return kernel_level()
     if isinstance(check, PythonCheck):

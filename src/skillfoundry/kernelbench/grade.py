@@ -1,26 +1,34 @@
-"""Grade a KernelBench answer (``ModelNew`` + ``load_inline`` CUDA) at compile level.
+"""Grade a KernelBench answer (``ModelNew`` + ``load_inline`` CUDA): static checks, then on a GPU the run.
 
-The answer's Python is analysed, never run (``answer_ast``); each inline CUDA source is split into its
-device part, compiled with NVRTC for every arch with the PTX checks of ``skillfoundry.kernels`` (timer
-reads, writable globals), and its torch host part is checked as text (``cuda_split``). The level is
-``kernel-static`` in every environment: this grader has no GPU stage yet.
+First the answer is checked without running it: its Python is analysed (``answer_ast``); each inline
+CUDA source is split into its device part, compiled with NVRTC for every arch with the PTX checks of
+``skillfoundry.kernels`` (timer reads, writable globals), and its torch host part is checked as text
+(``cuda_split``). An answer that passes, where a GPU answers, is run against the reference in a killable
+worker (``gpu_stage``): audited correctness trials, timing, and the checks after timing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from skillfoundry.grading.kernel import gpu_outcome, kernel_level
 from skillfoundry.grading.outcome import CheckOutcome, GradeBundle, GradingLevel
 from skillfoundry.kernelbench.answer_ast import Finding, analyze_answer
 from skillfoundry.kernelbench.cuda_split import DEVICE_MARKER, host_findings, split_device_host
+from skillfoundry.kernelbench.gpu_stage import problem_dims, run_answer
+from skillfoundry.kernelbench.problems import KBProblem
 from skillfoundry.kernels import ptx as ptx_info
 from skillfoundry.kernels.compile import BuildResult, compile_cuda, source_sha, validate_arch
 from skillfoundry.kernels.extract import fenced_blocks
+from skillfoundry.kernels.gpu.probe import probe
+from skillfoundry.kernels.gpu.runner import benchmark_records
+from skillfoundry.skills.model import KernelCheck
 
 GRADER = "kernelbench"
-LEVEL = GradingLevel.KERNEL_STATIC
 
 
 def answer_module(answer: str) -> str | None:
@@ -43,24 +51,14 @@ def ptx_findings(ptx: str) -> list[Finding]:
     return findings
 
 
-def _outcome(passed: bool, detail: dict[str, Any]) -> CheckOutcome:
-    return CheckOutcome(grader=GRADER, passed=passed, score=float(passed), level=LEVEL, detail=detail)
+def _outcome(passed: bool, level: GradingLevel, detail: dict[str, Any]) -> CheckOutcome:
+    return CheckOutcome(grader=GRADER, passed=passed, score=float(passed), level=level, detail=detail)
 
 
-def grade_kernelbench(
-    problem_id: str, answer: str, *, cache_dir: Path | None = None, archs: Sequence[str] = ("sm_90",)
-) -> GradeBundle:
-    """One outcome (grader 'kernelbench', level kernel-static) plus one build record per source and arch.
-
-    Compile level needs only the answer: the reference (``problem_id``) is named in the detail; the GPU stage
-    that would run it against the reference is not built yet."""
-    for arch in archs:
-        validate_arch(arch)
-    detail: dict[str, Any] = {"problem_id": problem_id, "gpu": False, "correctness": "not checked (compile level)"}
-    module = answer_module(answer)
-    if module is None:
-        detail.update(stage="extract", reason="no Python module with class ModelNew in the answer")
-        return GradeBundle(outcomes=[_outcome(False, detail)])
+def static_findings(
+    module: str, archs: Sequence[str], cache_dir: Path | None
+) -> tuple[list[Finding], list[BuildResult], list[str]]:
+    """The answer module's findings (Python, host wrapper, compiled device code), its builds and source shas."""
     analysis = analyze_answer(module)
     findings = list(analysis.findings)
     builds: list[BuildResult] = []
@@ -79,12 +77,52 @@ def grade_kernelbench(
                 findings.append(Finding(rule="compile", message=f"{ext.name} does not compile for {arch}: {where}"))
             elif build.ptx:
                 findings += ptx_findings(build.ptx)
+    return findings, builds, [source_sha(b) for e in analysis.extensions for b in e.cuda_sources]
+
+
+def grade_kernelbench(
+    check: KernelCheck,
+    problem: KBProblem,
+    answer: str,
+    *,
+    cache_dir: Path | None = None,
+    archs: Sequence[str] = ("sm_90",),
+    gpu_slot: Callable[[], AbstractContextManager[object]] | None = None,
+) -> GradeBundle:
+    """One outcome (grader 'kernelbench') plus one build record per source and arch, and on a GPU one
+    benchmark record. The static checks come first; only an answer that passes them is run, and only
+    where a GPU answers (level ``kernel-gpu``); elsewhere the grade stops there (``kernel-static``)."""
+    for arch in archs:
+        validate_arch(arch)
+    level = kernel_level()
+    detail: dict[str, Any] = {"problem_id": problem.id, "gpu": False, "correctness": "not checked (compile level)"}
+    module = answer_module(answer)
+    if module is None:
+        detail.update(stage="extract", reason="no Python module with class ModelNew in the answer")
+        return GradeBundle(outcomes=[_outcome(False, level, detail)])
+    findings, builds, shas = static_findings(module, archs, cache_dir)
     detail["builds"] = [{k: v for k, v in b.summary().items() if k != "log"} for b in builds]
-    detail["source_shas"] = [source_sha(b) for e in analysis.extensions for b in e.cuda_sources]
+    detail["source_shas"] = shas
     detail["findings"] = [f.model_dump() for f in findings]
-    passed = not findings
-    detail.update(
-        stage="static",
-        reason=None if passed else "; ".join(f"{f.rule}: {f.message}" for f in findings[:5]),
+    records = [b.record() for b in builds]
+    if findings or level is not GradingLevel.KERNEL_GPU:
+        reason = "; ".join(f"{f.rule}: {f.message}" for f in findings[:5]) if findings else None
+        detail.update(stage="static", reason=reason)
+        return GradeBundle(outcomes=[_outcome(not findings, level, detail)], kernel_builds=records)
+    with (gpu_slot or nullcontext)(), _build_dir(cache_dir) as build_dir:
+        run = run_answer(problem, module, build_dir=build_dir, device=probe())  # cached: what kernel_level saw
+    return GradeBundle(
+        outcomes=[gpu_outcome(check, run, detail, grader=GRADER)],
+        kernel_builds=records,
+        kernel_benchmarks=benchmark_records(run, [problem_dims(problem)]),
     )
-    return GradeBundle(outcomes=[_outcome(passed, detail)], kernel_builds=[b.record() for b in builds])
+
+
+@contextmanager
+def _build_dir(cache_dir: Path | None) -> Iterator[Path]:
+    """Where torch builds answers' extensions: kept under the cache folder, else a throwaway folder."""
+    if cache_dir is not None:
+        yield Path(cache_dir) / "torch-extensions"
+        return
+    with tempfile.TemporaryDirectory(prefix="sf-kb-build-") as tmp:
+        yield Path(tmp)

@@ -325,7 +325,9 @@ def grade(
     ungraded, for a resume) and, after storing what was graded, BudgetExceededError stops the run."""
     by_id = {r.case_id: r.case for r in cases}
     llm_judge = LLMJudge(judge, budget=budget) if judge else None
-    ctx = GradingContext(cache_dir=cache_dir, judge=llm_judge, gpu_slot=limits.gpu_slot())
+    ctx = GradingContext(
+        cache_dir=cache_dir, data_dir=data_dir, judge=llm_judge, gpu_slot=limits.gpu_slot()
+    )
     with stage("grading", total=len(generations)) as progress:
         graded = evaluation.grade_generations(generations, by_id, ctx, on_graded=lambda _: progress.advance())
     write_rows(data_dir, "grades", graded.grades)
