@@ -115,3 +115,56 @@ def test_an_unwritten_output_passes_the_static_checks_and_is_left_to_the_gpu_run
     (``test_kernelbench_gpu.py``), which is why a grade without a GPU is recorded as kernel-static."""
     _, outcome, rules = grade("cheat_stale_output.py", tmp_path)
     assert rules == set() and outcome.passed and outcome.level is GradingLevel.KERNEL_STATIC
+
+
+HONEST = (ANSWERS / "honest_scale_shift.py").read_text()
+WRAPPER_LINE = "    auto y = torch::empty_like(x);\n"
+
+
+def _in_init(code: str) -> str:
+    return HONEST.replace("        self.scale = scale\n", f"        self.scale = scale\n        {code}\n", 1)
+
+
+def _in_wrapper(code: str) -> str:
+    return HONEST.replace(WRAPPER_LINE, WRAPPER_LINE + f"    {code}\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("answer", "rule", "says"),
+    [
+        (HONEST + 'torch.save("x", "../events.jsonl")\n', "module_code", "runs code at import"),
+        (_in_init("torch.utils.cpp_extension.os.system('id')"), "escape", "torch.utils.cpp_extension.os.system"),
+        (_in_init("torch.ops.load_library('/tmp/x.so')"), "escape", "torch.ops.load_library"),
+        (_in_init("self.x = torch._C"), "dynamic_code", "private _C"),
+        (HONEST.replace("verbose=False", "extra_ldflags=['-lcurl']"), "load_inline_option", "extra_ldflags"),
+        (HONEST.replace("verbose=False", "extra_cflags=['-fplugin=/tmp/p.so']"), "load_inline_option", "-fplugin"),
+        (_in_wrapper('system("curl example.com");'), "escape", "uses system"),
+        (HONEST.replace("__global__", 'extern "C" long write(int, const void*, unsigned long);\n__global__', 1),
+         "escape", "extern host symbol"),
+        (_in_wrapper('asm volatile("syscall");'), "escape", "system-call instruction"),
+        (_in_wrapper('asm volatile("nop");'), "escape", "inline assembly in the host wrapper"),
+        (HONEST.replace("__global__", "#define CAT(a, b) a##b\n__global__", 1), "escape", "##"),
+        (HONEST.replace('scale_shift_cpp = "', 'scale_shift_cpp = "#include <unistd.h>\\n', 1), "escape", "<unistd.h>"),
+        (_in_wrapper('PyRun_SimpleString("import os");'), "escape", "PyRun_SimpleString"),
+    ],
+    ids=["module-code", "os-through-torch", "load-library", "private-api", "ldflags", "compiler-plugin",
+         "system-call", "extern-write", "asm-syscall", "asm-in-wrapper", "token-pasting", "wrapper-header",
+         "python-c-api"],
+)  # fmt: skip
+def test_ways_out_of_the_process_fail_before_anything_runs(answer: str, rule: str, says: str, tmp_path: Path) -> None:
+    (outcome,) = grade_text("1_Scale_and_shift", f"```python\n{answer}```", tmp_path).outcomes
+    found = [f for f in outcome.detail["findings"] if f["rule"] == rule]
+    assert not outcome.passed and found, outcome.detail["findings"]
+    assert any(says in f["message"] for f in found), found
+
+
+def test_the_usual_ways_of_writing_an_answer_stay_allowed(tmp_path: Path) -> None:
+    usual = (
+        HONEST.replace("from torch.utils.cpp_extension import load_inline\n", "import torch.utils.cpp_extension\n")
+        .replace("scale_shift = load_inline(", "scale_shift = torch.utils.cpp_extension.load_inline(")
+        .replace("verbose=False", "verbose=False, extra_cuda_cflags=['-O3', '--use_fast_math']")
+        .replace("#include <cuda_runtime.h>", "#include <cuda_runtime.h>\n#include <c10/cuda/CUDAGuard.h>")
+        + 'BLOCK = 256\n\nif __name__ == "__main__":\n    print(ModelNew(1.0, 0.0))\n'
+    )
+    (outcome,) = grade_text("1_Scale_and_shift", f"```python\n{usual}```", tmp_path).outcomes
+    assert outcome.passed, outcome.detail["findings"]

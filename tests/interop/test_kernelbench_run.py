@@ -5,6 +5,7 @@ reason. (On a GPU the same worker also times; ``test_kernelbench_gpu.py``.)"""
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,7 @@ def test_an_honest_extension_passes_every_fresh_trial_and_fits_the_tables(proble
     assert all(t.ok and not t.torch_ops and not t.mutated for t in shape.trials)
     assert shape.dims == problem_dims(problem) == {"batch": 64, "features": 4096}
     assert run.gpu is not None and run.gpu.name == "cpu" and shape.time_ms is None  # timed on a GPU only
+    assert run.isolation is not None and "own session and environment" in run.isolation
     outcome = gpu_outcome(KernelCheck(problem_id=problem.id), run, {}, grader="kernelbench")
     assert outcome.passed and outcome.grader == "kernelbench" and outcome.infra_error is None
     (record,) = benchmark_records(run, [problem_dims(problem)])
@@ -163,3 +165,13 @@ def test_answers_share_a_build_folder_only_when_their_extensions_are_the_same() 
     flags = honest.replace('functions=', 'extra_cflags=["-O3"], functions=')
     assert build_key(flags) != build_key(honest)
     assert build_key("not python (") != build_key("not python )")
+
+
+def test_the_answer_cannot_reach_a_server_on_the_callers_loopback(problem: KBProblem, build_dir: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        probe = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5)\nraise SystemError('reached')\n"
+        run = run_answer(problem, probe, build_dir=build_dir, device=None)
+    if run.isolation is None or "no network" not in run.isolation:
+        pytest.skip(f"this kernel gives no user namespaces: {run.isolation}")
+    assert run.error_kind == "load" and "reached" not in (run.error or ""), run.error

@@ -72,6 +72,8 @@ def gpu_outcome(check: KernelCheck, run: GpuRun, detail: dict[str, Any], grader:
         "error_kind": run.error_kind,
         "error": run.error,
     }
+    if run.isolation is not None:
+        detail["isolation"] = run.isolation
     if run.error_kind in INFRA_ERROR_KINDS:
         return CheckOutcome(
             grader=grader,

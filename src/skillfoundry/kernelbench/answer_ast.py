@@ -11,6 +11,7 @@ stored tensors (``cached_output``), dynamic code or imports outside torch (``dyn
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -36,6 +37,23 @@ TENSOR_METHODS = {
     "bfloat16", "data_ptr", "stride", "unsqueeze", "squeeze", "flatten", "view_as", "reshape_as", "new_empty",
     "new_zeros", "expand", "expand_as", "permute", "transpose", "t", "element_size", "get_device", "is_cuda",
 }  # fmt: skip
+#: attributes that lead from torch or math to files, processes, other code or the Python runtime
+ESCAPE_ATTRS = {
+    "os", "sys", "subprocess", "builtins", "importlib", "ctypes", "shutil", "socket", "pickle", "save", "load",
+    "load_library", "ops", "hub", "library", "jit", "compile", "classes", "from_file", "multiprocessing",
+    "distributed", "system", "popen", "package", "serialization", "backends", "storage", "untyped_storage",
+    "cpp_extension",
+}  # fmt: skip
+MAIN_GUARDS = {"__name__ == '__main__'", "'__main__' == __name__"}
+#: load_inline keywords an answer may pass
+LOAD_INLINE_OPTIONS = {"name", "cpp_sources", "cuda_sources", "functions", "verbose", "extra_cflags",
+                       "extra_cuda_cflags", "with_cuda"}  # fmt: skip
+#: compiler flags that change code generation only
+SAFE_FLAG = re.compile(
+    r"-O[0-3s]?|-?-use_fast_math|-ffast-math|-std=c\+\+\d\d|-lineinfo|--expt-relaxed-constexpr|"
+    r"--expt-extended-lambda|-Xptxas|-v|--ptxas-options=-v|-D\w+(?:=\w+)?|-U\w+|-?-maxrregcount=\d+|"
+    r"-arch=(?:sm|compute)_\d+a?|-gencode=arch=compute_\d+a?,code=(?:sm|compute)_\d+a?|-march=native|-DNDEBUG"
+)
 BUILTINS = {"len", "int", "float", "range", "tuple", "list", "isinstance", "super", "bool", "dict", "str", "enumerate",
             "zip", "min", "max"}  # fmt: skip
 SHAPE_CALLS = {"size", "dim", "numel", "len", "int", "stride", "element_size"}
@@ -133,9 +151,14 @@ def analyze_answer(source: str) -> AnswerAnalysis:
                     module.strings[name] = strings
         if isinstance(node, ast.FunctionDef):
             module.functions[node.name] = node
+    findings += _module_code_findings(tree)
     for node in ast.walk(tree):
         findings += _import_findings(node, aliases)
+    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}  # checked as part of a chain
+    for node in ast.walk(tree):
         findings += _dynamic_findings(node)
+        if id(node) not in inner:
+            findings += _escape_findings(node, aliases)
         if isinstance(node, ast.Name) and node.id == "Model":
             findings.append(Finding(rule="calls_reference", message="uses the reference Model", line=node.lineno))
         if isinstance(node, ast.FunctionDef | ast.ClassDef):
@@ -199,7 +222,77 @@ def _dynamic_findings(node: ast.AST) -> list[Finding]:
     return []
 
 
+def _module_code_findings(tree: ast.Module) -> list[Finding]:
+    """Code that would run when the module is imported: only imports, assignments of literals, names and
+    ``load_inline(...)``, functions and classes (bodies of methods and literal attributes) may be there."""
+    findings = []
+    for node in tree.body:
+        body = node.body if isinstance(node, ast.ClassDef) else [node]
+        for stmt in body:
+            if isinstance(stmt, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.ClassDef):
+                continue
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+                continue  # a docstring
+            if isinstance(stmt, ast.If) and ast.unparse(stmt.test) in MAIN_GUARDS:
+                continue  # never runs on import; its code is still checked for escapes
+            value = stmt.value if isinstance(stmt, ast.Assign | ast.AnnAssign) else None
+            if value is not None and (_is_load_inline(value) or _is_literal(value)):
+                continue
+            findings.append(
+                Finding(rule="module_code", message=f"runs code at import: {ast.unparse(stmt)[:80]}", line=stmt.lineno)
+            )
+    return findings
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """Constants, names, and lists/tuples/arithmetic/subscripts of them: nothing that calls."""
+    return all(
+        isinstance(n, ast.Constant | ast.Name | ast.List | ast.Tuple | ast.BinOp | ast.UnaryOp | ast.Subscript
+                   | ast.Attribute | ast.operator | ast.unaryop | ast.expr_context | ast.Slice)
+        for n in ast.walk(node)
+    )  # fmt: skip
+
+
+def _escape_findings(node: ast.AST, aliases: dict[str, str]) -> list[Finding]:
+    """Private names (``x._y``) and paths from the allowed modules to what reaches outside the process
+    (``torch.utils.cpp_extension.os``, ``torch.load``, ``torch.ops``...)."""
+    if not isinstance(node, ast.Attribute):
+        return []
+    if node.attr.startswith("_") and not node.attr.startswith("__"):
+        return [Finding(rule="dynamic_code", message=f"touches private {node.attr}", line=node.lineno)]
+    dotted = _dotted(node)
+    if dotted is None:
+        return []
+    head, _, rest = dotted.partition(".")
+    resolved = f"{aliases.get(head, head)}.{rest}"
+    parts = resolved.split(".")
+    if parts[0] not in {"torch", "math"} or resolved == "torch.utils.cpp_extension.load_inline":
+        return []
+    if set(parts[1:]) & ESCAPE_ATTRS or resolved.startswith("torch.utils."):
+        return [Finding(rule="escape", message=f"uses {resolved} (reaches outside the process)", line=node.lineno)]
+    return []
+
+
+def _flag_findings(call: ast.Call, strings: dict[str, list[str]]) -> list[Finding]:
+    """load_inline options beyond the sources and safe compiler flags: linker flags, include paths, build
+    folders and compiler plug-ins run or load code of the answer's choosing."""
+    findings = []
+    for kw in call.keywords:
+        if kw.arg is None or kw.arg not in LOAD_INLINE_OPTIONS:
+            findings.append(
+                Finding(rule="load_inline_option", message=f"load_inline({kw.arg or '**'}=...)", line=call.lineno)
+            )
+        elif kw.arg in ("extra_cflags", "extra_cuda_cflags"):
+            flags = _literal_strings(kw.value, strings)
+            bad = [f for f in flags or ["(not literal)"] if not SAFE_FLAG.fullmatch(f)]
+            findings += [
+                Finding(rule="load_inline_option", message=f"compiler flag {f!r}", line=call.lineno) for f in bad
+            ]
+    return findings
+
+
 def _extension(call: ast.Call, strings: dict[str, list[str]], findings: list[Finding]) -> InlineExtension | None:
+    findings += _flag_findings(call, strings)
     kwargs = {k.arg: k.value for k in call.keywords if k.arg}
     cuda = _literal_strings(kwargs.get("cuda_sources"), strings)
     cpp = _literal_strings(kwargs.get("cpp_sources"), strings)

@@ -1,12 +1,13 @@
 """Split a ``load_inline`` CUDA source into its device part (compiled by NVRTC) and its torch host part
-(checked as text, never compiled or run here), and check the host part for fallbacks."""
+(checked as text, never compiled or run here), and check the host part for fallbacks and every source for
+ways out of the process (system calls, files, the Python runtime) that a GPU run would execute."""
 
 from __future__ import annotations
 
 import re
 
 from skillfoundry.kernelbench.answer_ast import Finding
-from skillfoundry.kernels.source import code_only, matching
+from skillfoundry.kernels.source import code_only, matching, strip_comments
 
 HOST_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*[<\"](?:torch|ATen|c10|pybind11|THC)/[^\n]*$", re.MULTILINE)
 HOST_MARKER = re.compile(r"\b(?:torch|at|c10|pybind11|py)::|\bPYBIND11_MODULE\b|\bTORCH_CHECK\b|\bTensor\b")
@@ -28,6 +29,49 @@ HOST_METHOD = re.compile(
 LIBRARY = re.compile(
     r"\b(?:cublas\w*|cudnn\w*|cutlass|thrust|cub)\s*(?:::|\()|#\s*include\s*[<\"](?:cublas|cudnn|thrust|cutlass)"
 )
+
+
+#: Calls and types that reach outside the process or into Python; none belongs in a kernel or its wrapper.
+ESCAPE_NAME = re.compile(
+    r"\b(?:syscall|system|popen|v?fork|exec[lv]\w*|posix_spawn\w*|dlopen|dlsym|fopen|freopen|fwrite|fputs|open|"
+    r"openat|creat|write|pwrite\w*|writev|socket|connect|mmap|mprotect|ptrace|unlink\w*|rename\w*|[gs]etenv|"
+    r"putenv|chdir|kill|_exit|ofstream|ifstream|fstream|filebuf|FILE|fdopen|dup[23]?|sendfile|filesystem|"
+    r"Py[A-Z_]\w*|eval|import|getpid)\b"
+)
+#: x86 system-call instructions, in inline assembly or anywhere else (strings included)
+ESCAPE_INSTRUCTION = re.compile(r"\bsyscall\b|\bsysenter\b|\bint\s*\$?0x80\b")
+INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"]", re.MULTILINE)
+#: headers a wrapper (cpp_sources, the host part) may include; the device part is NVRTC's to resolve
+HOST_HEADERS = re.compile(
+    r"^(?:torch|ATen|c10)/[\w/.]+|cuda_runtime(?:_api)?\.h|cuda\.h|cuda_fp16\.h|cuda_bf16\.h|vector|cstdint|"
+    r"stdint\.h|cmath|math\.h|algorithm|limits|tuple|utility|type_traits|cfloat|climits|cstddef|array$"
+)
+EXTERN = re.compile(r"\bextern\b(?!\s+__shared__)(?!\s*\"C\"\s*(?:__global__|__device__))")
+
+
+def escape_findings(cuda_sources: list[str], cpp_sources: list[str]) -> list[Finding]:
+    """Ways out of the process in an extension's sources, which a GPU run would build and execute: system
+    calls and file or Python access by name, system-call instructions, token pasting (which builds names
+    the checks cannot read), extern declarations of host functions, inline assembly in the wrapper, and
+    wrapper headers beyond torch, CUDA and a few standard ones."""
+    findings: list[Finding] = []
+    everything = [*cuda_sources, *cpp_sources]
+    code = code_only("\n".join(everything))
+    for name in sorted({m.group() for m in ESCAPE_NAME.finditer(code)}):
+        findings.append(Finding(rule="escape", message=f"uses {name} (reaches outside the process)"))
+    if ESCAPE_INSTRUCTION.search(strip_comments("\n".join(everything))):
+        findings.append(Finding(rule="escape", message="contains a system-call instruction"))
+    if "##" in code:
+        findings.append(Finding(rule="escape", message="pastes tokens with ## (names the checks cannot read)"))
+    if m := EXTERN.search(code):
+        findings.append(Finding(rule="escape", message=f"declares an extern host symbol: {m.group()}..."))
+    wrapper = [split_device_host(s)[1] for s in cuda_sources] + cpp_sources
+    if re.search(r"\b(?:asm|__asm__|__asm)\b", code_only("\n".join(wrapper))):
+        findings.append(Finding(rule="escape", message="inline assembly in the host wrapper"))
+    for header in sorted({m.group(1) for m in INCLUDE.finditer("\n".join(cpp_sources))}):
+        if not HOST_HEADERS.fullmatch(header.strip()):
+            findings.append(Finding(rule="escape", message=f"the wrapper includes <{header}>"))
+    return findings
 
 
 def split_device_host(source: str) -> tuple[str, str]:

@@ -4,7 +4,8 @@ The worker is watched like the native GPU worker (``kernels.gpu.runner``): silen
 deadline or over the whole timeout, it is killed with its process group. The answer's Python and its
 compiled extension are untrusted and run only there: after the static checks passed, in a session of its
 own, with an environment cut down to what compiling and the GPU need (no API keys, no user site), a
-private home and temp folder, and no core dumps.
+private home and temp folder, no core dumps, no new privileges and, where the kernel allows a user
+namespace, no network (``worker_main.isolate``; what applied is recorded with the grade).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import ast
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -68,10 +68,6 @@ def worker_env(home: Path, build_dir: Path, device: DeviceInfo | None) -> dict[s
     return env
 
 
-def _no_core_dumps() -> None:
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
 def run_answer(
     problem: KBProblem,
     module_source: str,
@@ -111,14 +107,13 @@ def run_answer(
         home.mkdir()
         with open(stderr_path, "wb") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "skillfoundry.kernelbench.gpu_worker"],
+                [sys.executable, "-m", "skillfoundry.kernelbench.worker_main"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
                 env=worker_env(home, build_dir, device),
                 cwd=home,
                 start_new_session=True,
-                preexec_fn=_no_core_dumps,
             )
             assert proc.stdin is not None
             proc.stdin.write(job.model_dump_json().encode())
@@ -132,6 +127,7 @@ def run_answer(
             "shapes": events.shapes,
             "error_kind": error_kind,
             "error": error,
+            "isolation": events.isolation,
             "stderr_tail": stderr_tail,
             "wall_s": time.monotonic() - started,
         }

@@ -1,4 +1,4 @@
-"""The KernelBench worker: ``python -m skillfoundry.kernelbench.gpu_worker`` with a KBJob on stdin.
+"""What the KernelBench worker does once it is isolated (``worker_main`` starts it, with a KBJob).
 
 Builds the reference and the answer (whose ``load_inline`` compiles its extension here), runs the audited
 correctness trials of ``run_protocol``, then on a GPU times the answer and the eager reference (CUDA events,
@@ -8,8 +8,6 @@ and runs fresh trials again. Events go to the job's result file, as for the nati
 
 from __future__ import annotations
 
-import os
-import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -19,7 +17,7 @@ import torch
 from skillfoundry.kernelbench import run_protocol as rp
 from skillfoundry.kernelbench.job import KBJob
 from skillfoundry.kernels.gpu.harness import trial_seed
-from skillfoundry.kernels.gpu.protocol import ErrorKind, GpuInfo, ShapeResult, TrialResult, event_line
+from skillfoundry.kernels.gpu.protocol import ErrorKind, GpuInfo, ShapeResult, TrialResult
 from skillfoundry.kernels.gpu.stats import summarize
 from skillfoundry.kernels.gpu.worker import classify_exception, gpu_info, time_samples
 
@@ -172,21 +170,3 @@ def run(job: KBJob, emit: Emit) -> int:
         return 4 if kind == "infrastructure" else 3
     emit("done")
     return 0
-
-
-def main() -> None:
-    job = KBJob.model_validate_json(sys.stdin.read())
-    with open(job.result_path, "a", encoding="utf-8") as out:
-
-        def emit(event: str, **payload: Any) -> None:
-            out.write(event_line(event, **payload))
-            out.flush()
-
-        code = run(job, emit)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)  # skip interpreter teardown: a faulted CUDA context can hang it
-
-
-if __name__ == "__main__":
-    main()

@@ -18,7 +18,7 @@ from typing import Any
 from skillfoundry.grading.kernel import gpu_outcome, kernel_level
 from skillfoundry.grading.outcome import CheckOutcome, GradeBundle, GradingLevel
 from skillfoundry.kernelbench.answer_ast import Finding, analyze_answer
-from skillfoundry.kernelbench.cuda_split import DEVICE_MARKER, host_findings, split_device_host
+from skillfoundry.kernelbench.cuda_split import DEVICE_MARKER, escape_findings, host_findings, split_device_host
 from skillfoundry.kernelbench.gpu_stage import problem_dims, run_answer
 from skillfoundry.kernelbench.problems import KBProblem
 from skillfoundry.kernels import ptx as ptx_info
@@ -64,7 +64,7 @@ def static_findings(
     builds: list[BuildResult] = []
     for ext in analysis.extensions:
         device, host = split_device_host("\n".join(ext.cuda_sources))
-        findings += host_findings(host, ext.cpp_sources)
+        findings += host_findings(host, ext.cpp_sources) + escape_findings(ext.cuda_sources, ext.cpp_sources)
         if not DEVICE_MARKER.search(device):
             findings.append(Finding(rule="no_kernel", message=f"extension {ext.name!r} defines no __global__ kernel"))
             continue

@@ -59,7 +59,9 @@ constructor arguments and forward signature as Model. Bring the CUDA code in wit
 `torch.utils.cpp_extension.load_inline` (literal `cuda_sources`, `cpp_sources` and `functions` strings) and do
 all the work of forward in your kernels: do not call Model, torch operators or tensor arithmetic in forward or
 in the C++ wrapper (allocating outputs with torch::empty and friends is fine), and do not keep results
-between calls."""
+between calls. At import the module may only import torch, assign strings and numbers, call load_inline (no
+options beyond sources, functions and optimisation flags) and define classes and functions; the C++ may not
+call the system, files or Python."""
 
 
 class Suite(BaseModel):

@@ -2,8 +2,9 @@
 
 The runner writes a Job as JSON to the worker's stdin. The worker appends one JSON event per
 line to the job's result file (not stdout: a kernel's printf lands on stdout and must not be
-able to forge results): ``gpu``, ``phase`` (a heartbeat naming how long until the next event),
-``shape`` (one per finished shape), ``error``, ``done``. ``parse_events`` reads them back.
+able to forge results): ``isolation`` (what a KernelBench worker cut itself off from), ``gpu``,
+``phase`` (a heartbeat naming how long until the next event), ``shape`` (one per finished shape),
+``error``, ``done``. ``parse_events`` reads them back.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class Events(BaseModel):
     error_kind: ErrorKind | None = None
     error: str | None = None
     done: bool = False
+    isolation: str | None = None
     last_phase: str | None = None
     last_expect_s: float | None = None
 
@@ -153,6 +155,8 @@ def parse_events(lines: Iterable[str]) -> Events:
                 events.error = str(data.get("message", ""))
             elif kind == "done":
                 events.done = True
+            elif kind == "isolation":
+                events.isolation = str(data["applied"])
         except (KeyError, TypeError, ValueError, ValidationError):
             continue
     return events

@@ -45,6 +45,7 @@ class GpuRun(BaseModel):
     shapes: list[ShapeResult] = Field(default_factory=list)
     error_kind: ErrorKind | None = None
     error: str | None = None
+    isolation: str | None = None
     stderr_tail: str = ""
     wall_s: float = 0.0
 
