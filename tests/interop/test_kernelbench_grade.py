@@ -146,10 +146,11 @@ def _in_wrapper(code: str) -> str:
         (HONEST.replace("__global__", "#define CAT(a, b) a##b\n__global__", 1), "escape", "##"),
         (HONEST.replace('scale_shift_cpp = "', 'scale_shift_cpp = "#include <unistd.h>\\n', 1), "escape", "<unistd.h>"),
         (_in_wrapper('PyRun_SimpleString("import os");'), "escape", "PyRun_SimpleString"),
+        (_in_wrapper('py::exec("import os");'), "escape", "py::exec"),
     ],
     ids=["module-code", "os-through-torch", "load-library", "private-api", "ldflags", "compiler-plugin",
          "system-call", "extern-write", "asm-syscall", "asm-in-wrapper", "token-pasting", "wrapper-header",
-         "python-c-api"],
+         "python-c-api", "pybind11-exec"],
 )  # fmt: skip
 def test_ways_out_of_the_process_fail_before_anything_runs(answer: str, rule: str, says: str, tmp_path: Path) -> None:
     (outcome,) = grade_text("1_Scale_and_shift", f"```python\n{answer}```", tmp_path).outcomes

@@ -13,6 +13,7 @@ import pytest
 from skillfoundry.grading.kernel import gpu_outcome
 from skillfoundry.kernelbench.gpu_stage import build_key, problem_dims, run_answer
 from skillfoundry.kernelbench.problems import KBProblem, parse_problem
+from skillfoundry.kernels.gpu.protocol import ShapeResult, event_line
 from skillfoundry.kernels.gpu.runner import benchmark_records
 from skillfoundry.skills.model import KernelCheck
 
@@ -175,3 +176,12 @@ def test_the_answer_cannot_reach_a_server_on_the_callers_loopback(problem: KBPro
     if run.isolation is None or "no network" not in run.isolation:
         pytest.skip(f"this kernel gives no user namespaces: {run.isolation}")
     assert run.error_kind == "load" and "reached" not in (run.error or ""), run.error
+
+
+def test_results_the_answer_writes_itself_are_ignored(problem: KBProblem, build_dir: Path) -> None:
+    shape = ShapeResult(index=0, dims=problem_dims(problem), correct=True).model_dump(mode="json")
+    forged = event_line("shape", shape=shape) + event_line("done")
+    forger = f"import os\nopen('../events.jsonl', 'a').write({forged!r})\nos._exit(0)\n"
+    run = run_answer(problem, forger, build_dir=build_dir, device=None)
+    assert not run.correct and not run.shapes
+    assert run.error_kind == "crash" and "before finishing" in (run.error or "")

@@ -196,6 +196,21 @@ def test_parse_events_tolerates_a_cut_line():
 @given(st.lists(st.text(max_size=80), max_size=10))
 def test_parse_events_never_raises(lines: list[str]):
     parse_events(lines)
+    parse_events(lines, mac_key=b"k")
+
+
+def test_with_a_key_only_lines_signed_with_it_count():
+    key = b"0" * 32
+    shape = _shape(0.1).model_dump(mode="json")
+    signed = event_line("shape", mac_key=key, shape=shape) + event_line("done", mac_key=key)
+    forged = (
+        event_line("shape", shape={**shape, "correct": True})  # unsigned
+        + event_line("done", mac_key=b"1" * 32)  # another key
+        + signed.splitlines()[0].replace('"index": 0', '"index": 1') + "\n"  # altered after signing
+    )
+    assert len(parse_events(signed.splitlines(), key).shapes) == 1 and parse_events(signed.splitlines(), key).done
+    assert parse_events(forged.splitlines(), key) == parse_events([], key)
+    assert len(parse_events(forged.splitlines()).shapes) == 2  # without a key (the native worker) all count
 
 
 def _child(result: Path, body: str) -> subprocess.Popen[bytes]:

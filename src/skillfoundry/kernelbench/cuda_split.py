@@ -33,10 +33,10 @@ LIBRARY = re.compile(
 
 #: Calls and types that reach outside the process or into Python; none belongs in a kernel or its wrapper.
 ESCAPE_NAME = re.compile(
-    r"\b(?:syscall|system|popen|v?fork|exec[lv]\w*|posix_spawn\w*|dlopen|dlsym|fopen|freopen|fwrite|fputs|open|"
+    r"\b(?:syscall|system|popen|v?fork|exec\w*|posix_spawn\w*|dlopen|dlsym|fopen|freopen|fwrite|fputs|open|"
     r"openat|creat|write|pwrite\w*|writev|socket|connect|mmap|mprotect|ptrace|unlink\w*|rename\w*|[gs]etenv|"
     r"putenv|chdir|kill|_exit|ofstream|ifstream|fstream|filebuf|FILE|fdopen|dup[23]?|sendfile|filesystem|"
-    r"Py[A-Z_]\w*|eval|import|getpid)\b"
+    r"Py[A-Z_]\w*|eval|import|builtins|globals|getpid|(?:py|pybind11)::\w+|PYBIND11_\w+)\b"
 )
 #: x86 system-call instructions, in inline assembly or anywhere else (strings included)
 ESCAPE_INSTRUCTION = re.compile(r"\bsyscall\b|\bsysenter\b|\bint\s*\$?0x80\b")

@@ -14,6 +14,7 @@ import ast
 import hashlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,7 @@ def run_answer(
     run = GpuRun(problem_id=problem.id, source_sha=sha, requested=[0])
     if device is not None:
         run = run.model_copy(update={"arch": device_arch(device.compute_capability), "device_name": device.name})
+    key = secrets.token_bytes(32)
     build_dir = build_dir / build_key(module_source)
     build_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sf-kb-") as tmp:
@@ -97,6 +99,7 @@ def run_answer(
             answer_source=module_source,
             dims=problem_dims(problem),
             result_path=str(result_path),
+            event_key=key.hex(),
             device="cuda" if device is not None else "cpu",
             seed=seed,
             trials=trials,
@@ -118,7 +121,7 @@ def run_answer(
             assert proc.stdin is not None
             proc.stdin.write(job.model_dump_json().encode())
             proc.stdin.close()
-            events, killed = watch(proc, result_path, timeout_s)
+            events, killed = watch(proc, result_path, timeout_s, mac_key=key)
         stderr_tail = stderr_path.read_text("utf-8", "replace")[-4000:]
     error_kind, error = classify(events, proc.returncode, killed)
     return run.model_copy(

@@ -15,6 +15,7 @@ class KBJob(BaseModel):
     answer_source: str
     dims: dict[str, int]
     result_path: str
+    event_key: str  # hex; the worker signs its events with it, so lines the answer writes are ignored
     device: Literal["cuda", "cpu"] = "cuda"
     seed: int = 0
     trials: int = Field(default=5, ge=1)

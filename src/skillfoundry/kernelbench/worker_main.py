@@ -2,7 +2,8 @@
 
 It cuts itself off first, while it is still one thread (a user namespace needs that), and only then
 imports torch and runs the job (``gpu_worker``). Events go to the job's result file, as for the native
-worker; the first says what isolation applied.
+worker, each signed with the job's key (the answer runs in this process and can reach that file; lines it
+writes are not signed and the runner skips them); the first says what isolation applied.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ def isolate() -> str:
 
 def main() -> None:
     job = KBJob.model_validate_json(sys.stdin.read())
+    key = bytes.fromhex(job.event_key)
+    job = job.model_copy(update={"event_key": ""})
     applied = isolate()
     with open(job.result_path, "a", encoding="utf-8") as out:
 
         def emit(event: str, **payload: Any) -> None:
-            out.write(event_line(event, **payload))
+            out.write(event_line(event, mac_key=key, **payload))
             out.flush()
 
         emit("isolation", applied=applied)

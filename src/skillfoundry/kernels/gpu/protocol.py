@@ -9,6 +9,8 @@ able to forge results): ``isolation`` (what a KernelBench worker cut itself off 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from typing import Any, Literal, get_args
@@ -125,13 +127,19 @@ class Events(BaseModel):
     last_expect_s: float | None = None
 
 
-def event_line(event: str, **payload: Any) -> str:
-    """One event as a JSON line."""
-    return json.dumps({"event": event, **payload}) + "\n"
+def _mac(key: bytes, data: dict[str, Any]) -> str:
+    return hmac.new(key, json.dumps(data, sort_keys=True).encode(), hashlib.sha256).hexdigest()
 
 
-def parse_events(lines: Iterable[str]) -> Events:
-    """Read worker events; malformed lines (a line cut short when the worker was killed) are skipped."""
+def event_line(event: str, *, mac_key: bytes | None = None, **payload: Any) -> str:
+    """One event as a JSON line, signed with ``mac_key`` when given."""
+    data = {"event": event, **payload}
+    return json.dumps({**data, "mac": _mac(mac_key, data)} if mac_key is not None else data) + "\n"
+
+
+def parse_events(lines: Iterable[str], mac_key: bytes | None = None) -> Events:
+    """Read worker events; malformed lines (a line cut short when the worker was killed) are skipped, and
+    with ``mac_key`` so is every line not signed with it (written by something other than the worker)."""
     events = Events()
     for line in lines:
         try:
@@ -140,6 +148,10 @@ def parse_events(lines: Iterable[str]) -> Events:
             continue
         if not isinstance(data, dict):
             continue
+        if mac_key is not None:
+            mac = data.pop("mac", None)
+            if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(mac_key, data)):
+                continue
         kind = data.get("event")
         try:
             if kind == "gpu":

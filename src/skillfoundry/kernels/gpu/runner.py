@@ -114,35 +114,39 @@ def classify(events: Events, returncode: int | None, killed: str | None) -> tupl
 
 
 def watch(
-    proc: subprocess.Popen[bytes], result_path: Path, timeout_s: float, grace_s: float = GRACE_S
+    proc: subprocess.Popen[bytes],
+    result_path: Path,
+    timeout_s: float,
+    grace_s: float = GRACE_S,
+    mac_key: bytes | None = None,
 ) -> tuple[Events, str | None]:
     """Wait for the worker; kill it when silent too long or over ``timeout_s``. Returns its events
-    and, if killed, why."""
+    (only those signed with ``mac_key``, when given) and, if killed, why."""
     start = last_change = time.monotonic()
     size = -1
     events = Events()
     expect = STARTUP_S
+
+    def read() -> Events:
+        return parse_events(result_path.read_text("utf-8", "replace").splitlines(), mac_key)
+
     while True:
         finished = proc.poll() is not None
         text = result_path.read_text("utf-8", "replace") if result_path.exists() else ""
         now = time.monotonic()
         if len(text) != size:
             size, last_change = len(text), now
-            events = parse_events(text.splitlines())
+            events = parse_events(text.splitlines(), mac_key)
             expect = events.last_expect_s if events.last_expect_s is not None else STARTUP_S
         if finished:
             return events, None
         if now - start > timeout_s:
             _kill(proc)
-            return parse_events(
-                result_path.read_text("utf-8", "replace").splitlines()
-            ), f"over the {timeout_s:g} s limit"
+            return read(), f"over the {timeout_s:g} s limit"
         if now - last_change > expect + grace_s:
             _kill(proc)
             phase = events.last_phase or "start-up"
-            return parse_events(result_path.read_text("utf-8", "replace").splitlines()), (
-                f"no progress for {expect + grace_s:g} s during {phase} (hung kernel?)"
-            )
+            return read(), f"no progress for {expect + grace_s:g} s during {phase} (hung kernel?)"
         time.sleep(0.2)
 
 
