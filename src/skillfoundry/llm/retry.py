@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import email.utils
 import random
+import sys
 import time
 
-import anthropic
 import httpx
-import openai
 from pydantic import BaseModel, ConfigDict, Field
 
 RETRY_STATUSES = frozenset({408, 409, 429})
@@ -34,10 +33,16 @@ class RetryPolicy(BaseModel):
     breaker_refusals: int = Field(default=3, ge=1, description="refused connections in a row that declare a server down")
 
 
+def _sdk_errors(name: str) -> tuple[type[BaseException], ...]:
+    """The SDKs' error classes called ``name``, from the SDKs already imported (an error can only come
+    from one that is; importing them here would cost every command a second)."""
+    return tuple(getattr(sdk, name) for sdk in (sys.modules.get("openai"), sys.modules.get("anthropic")) if sdk)
+
+
 def status_of(err: BaseException) -> int | None:
     """The HTTP status of an SDK status error, else None."""
-    if isinstance(err, (openai.APIStatusError, anthropic.APIStatusError)):
-        return int(err.status_code)
+    if isinstance(err, _sdk_errors("APIStatusError")):
+        return int(err.status_code)  # type: ignore[attr-defined]
     return None
 
 
@@ -46,7 +51,7 @@ def is_retryable(err: BaseException) -> bool:
     status = status_of(err)
     if status is not None:
         return status in RETRY_STATUSES or status >= 500
-    return isinstance(err, (TimeoutError, openai.APIConnectionError, anthropic.APIConnectionError))
+    return isinstance(err, (TimeoutError, *_sdk_errors("APIConnectionError")))
 
 
 def is_refused(err: BaseException) -> bool:
