@@ -15,8 +15,6 @@ import hashlib
 import json
 import os
 import secrets
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ import skillfoundry
 from skillfoundry.kernelbench.job import KBJob
 from skillfoundry.kernelbench.problems import KBProblem
 from skillfoundry.kernels.gpu.probe import DeviceInfo
-from skillfoundry.kernels.gpu.runner import GpuRun, classify, device_arch, watch
+from skillfoundry.kernels.gpu.runner import GpuRun, classify, device_arch, start_worker, watch
 
 #: Variables the worker keeps: finding the compilers, CUDA and the GPU; nothing else of the caller's.
 KEPT_ENV = (
@@ -109,18 +107,9 @@ def run_answer(
         home = Path(tmp, "home")
         home.mkdir()
         with open(stderr_path, "wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "skillfoundry.kernelbench.worker_main"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=worker_env(home, build_dir, device),
-                cwd=home,
-                start_new_session=True,
+            proc = start_worker(
+                "skillfoundry.kernelbench.worker_main", job, worker_env(home, build_dir, device), err, home
             )
-            assert proc.stdin is not None
-            proc.stdin.write(job.model_dump_json().encode())
-            proc.stdin.close()
             events, killed = watch(proc, result_path, timeout_s, mac_key=key)
         stderr_tail = stderr_path.read_text("utf-8", "replace")[-4000:]
     error_kind, error = classify(events, proc.returncode, killed)

@@ -8,14 +8,13 @@ writes are not signed and the runner skips them); the first says what isolation 
 
 from __future__ import annotations
 
-import os
 import resource
 import sys
-from typing import Any
+from collections.abc import Callable
 
 from skillfoundry.grading import sandbox_linux as linux
 from skillfoundry.kernelbench.job import KBJob
-from skillfoundry.kernels.gpu.protocol import event_line
+from skillfoundry.kernels.gpu.protocol import serve
 
 
 def isolate() -> str:
@@ -35,19 +34,14 @@ def main() -> None:
     key = bytes.fromhex(job.event_key)
     job = job.model_copy(update={"event_key": ""})
     applied = isolate()
-    with open(job.result_path, "a", encoding="utf-8") as out:
 
-        def emit(event: str, **payload: Any) -> None:
-            out.write(event_line(event, mac_key=key, **payload))
-            out.flush()
-
+    def work(emit: Callable[..., None]) -> int:
         emit("isolation", applied=applied)
         from skillfoundry.kernelbench.gpu_worker import run  # torch, only now
 
-        code = run(job, emit)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)  # skip interpreter teardown: a faulted CUDA context can hang it
+        return run(job, emit)
+
+    serve(job.result_path, work, mac_key=key)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
-from typing import Any, Literal, get_args
+import os
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, NoReturn, get_args
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -38,19 +40,24 @@ class Comparison(BaseModel):
     first_bad_index: list[int] | None = None
 
 
-class Job(BaseModel):
-    """One candidate to check and time on the GPU."""
+class TrialPlan(BaseModel):
+    """How many correctness trials, timed samples and trials after timing a worker runs, from which seed."""
 
-    problem_id: str
-    cubin_path: str
-    result_path: str
-    shape_indices: list[int]
     seed: int = 0
     trials: int = Field(default=5, ge=1)
     post_trials: int = Field(default=2, ge=1)
     timing_trials: int = Field(default=100, ge=1)
     warmup: int = Field(default=10, ge=1)
     timing_budget_s: float = 20.0
+
+
+class Job(TrialPlan):
+    """One candidate to check and time on the GPU."""
+
+    problem_id: str
+    cubin_path: str
+    result_path: str
+    shape_indices: list[int]
     kernel_phase_s: float = 30.0
     compile_reference: bool = True
     compile_phase_s: float = 300.0
@@ -135,6 +142,21 @@ def event_line(event: str, *, mac_key: bytes | None = None, **payload: Any) -> s
     """One event as a JSON line, signed with ``mac_key`` when given."""
     data = {"event": event, **payload}
     return json.dumps({**data, "mac": _mac(mac_key, data)} if mac_key is not None else data) + "\n"
+
+
+def serve(result_path: str, work: Callable[[Callable[..., None]], int], mac_key: bytes | None = None) -> NoReturn:
+    """A worker's life: ``work(emit)`` with ``emit`` appending (signed) events to ``result_path``, then exit
+    with the code it returns, skipping interpreter teardown (a faulted CUDA context can hang it)."""
+    with open(result_path, "a", encoding="utf-8") as out:
+
+        def emit(event: str, **payload: Any) -> None:
+            out.write(event_line(event, mac_key=mac_key, **payload))
+            out.flush()
+
+        code = work(emit)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def parse_events(lines: Iterable[str], mac_key: bytes | None = None) -> Events:

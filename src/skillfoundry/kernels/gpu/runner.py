@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import BaseModel, Field
 
@@ -86,6 +86,26 @@ def _worker_env() -> dict[str, str]:
     src = str(Path(skillfoundry.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
     return env
+
+
+def start_worker(
+    module: str, job: BaseModel, env: dict[str, str], stderr: IO[bytes], cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """``python -m module`` in a session of its own (so it dies with its whole group), ``job`` as JSON on
+    its stdin, its stdout discarded (a kernel's printf must not reach anything)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(job.model_dump_json().encode())
+    proc.stdin.close()
+    return proc
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -196,17 +216,7 @@ def run_candidate(
             kernel_phase_s=kernel_phase_s,
         )
         with open(stderr_path, "wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "skillfoundry.kernels.gpu.worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=_worker_env(),
-                start_new_session=True,
-            )
-            assert proc.stdin is not None
-            proc.stdin.write(job.model_dump_json().encode())
-            proc.stdin.close()
+            proc = start_worker("skillfoundry.kernels.gpu.worker", job, _worker_env(), err)
             events, killed = watch(proc, result_path, timeout_s)
         stderr_tail = stderr_path.read_text("utf-8", "replace")[-4000:]
     error_kind, error = classify(events, proc.returncode, killed)
@@ -248,7 +258,9 @@ def benchmark_records(run: GpuRun, shapes: Sequence[Mapping[str, int]]) -> list[
             )
         records.append(
             {
-                "bench_id": content_id("bench", run.source_sha, run.problem_id, shape_json, gpu_name, driver, length=32),
+                "bench_id": content_id(
+                    "bench", run.source_sha, run.problem_id, shape_json, gpu_name, driver, length=32
+                ),
                 "source_sha": run.source_sha,
                 "problem_id": run.problem_id,
                 "shape_json": shape_json,

@@ -9,14 +9,13 @@ A fault ends the process; the runner sees what was written before it.
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from skillfoundry.kernels.gpu.protocol import ErrorKind, GpuInfo, Job, ShapeResult, event_line
+from skillfoundry.kernels.gpu.protocol import ErrorKind, GpuInfo, Job, ShapeResult, serve
 
 try:  # a worker without torch or the CUDA bindings is the harness's fault: say so, do not crash
     import torch
@@ -275,16 +274,7 @@ def run(job: Job, emit: Emit) -> int:
 
 def main() -> None:
     job = Job.model_validate_json(sys.stdin.read())
-    with open(job.result_path, "a", encoding="utf-8") as out:
-
-        def emit(event: str, **payload: Any) -> None:
-            out.write(event_line(event, **payload))
-            out.flush()
-
-        code = run(job, emit)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)  # skip interpreter teardown: a faulted CUDA context can hang it
+    serve(job.result_path, lambda emit: run(job, emit))
 
 
 if __name__ == "__main__":
