@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,7 @@ def test_the_answer_sees_none_of_the_callers_secrets(
     run = run_answer(problem, spy, build_dir=build_dir, device=None)
     assert run.error_kind == "load" and "sk-secret" not in (run.error or "") and "ANTHROPIC" not in (run.error or "")
     assert f"TORCH_EXTENSIONS_DIR={build_dir}/" in (run.error or "") and "HOME=" in (run.error or "")
+    assert f"PATH={Path(sys.executable).parent}:" in (run.error or "")  # ninja from this environment first
 
 
 def test_answers_share_a_build_folder_only_when_their_extensions_are_the_same() -> None:

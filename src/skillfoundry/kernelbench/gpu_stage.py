@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import secrets
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -54,6 +55,8 @@ def worker_env(home: Path, build_dir: Path, device: DeviceInfo | None) -> dict[s
     """The worker's whole environment: the kept variables, a private home, and torch's extension folder."""
     src = str(Path(skillfoundry.__file__).resolve().parent.parent)
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
+    # the tools installed beside this Python (ninja, which load_inline builds with) come first
+    env["PATH"] = os.pathsep.join(p for p in (str(Path(sys.executable).parent), env.get("PATH", "")) if p)
     env.update(
         HOME=str(home),
         TMPDIR=str(home),
