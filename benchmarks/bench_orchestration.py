@@ -5,8 +5,9 @@ Run: ``python benchmarks/bench_orchestration.py [--model local|echo] [--generati
 Both sides answer and grade the same requests (cases x {baseline, with skill} x epochs) against the same
 model server and store the same rows; only Prefect (flow run, task runs, states, logs, artifacts-free) is
 added on one side. Prints the best time of each side and the overhead (target under 10% at 200
-generations), and the overhead of the mean times (passes vary by a second or two on a busy machine). ``--model echo`` uses an instant loopback model, so its overhead is the upper bound: Prefect's
-fixed cost over almost no work. It is a measurement, not a test.
+generations), and the overhead of the mean times (passes vary by a second or two on a busy machine).
+``--model echo`` uses an instant loopback model, so its overhead is the upper bound: Prefect's fixed cost
+over almost no work. It is a measurement, not a test.
 """
 
 from __future__ import annotations

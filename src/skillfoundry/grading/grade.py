@@ -44,7 +44,7 @@ class GradingContext(BaseModel):
 
 
 def _kernel_bundle(check: KernelCheck, answer: str, ctx: GradingContext) -> GradeBundle:
-    from skillfoundry.kernelbench.problems import is_kernelbench_id
+    from skillfoundry.kernelbench.problems import get_kb_problem, is_kernelbench_id
 
     try:
         from skillfoundry.grading.kernel import grade_kernel, kernel_level  # imported when needed
@@ -59,7 +59,6 @@ def _kernel_bundle(check: KernelCheck, answer: str, ctx: GradingContext) -> Grad
     try:
         if grader == "kernelbench":  # an imported KernelBench problem: a ModelNew answer
             from skillfoundry.kernelbench.grade import grade_kernelbench
-            from skillfoundry.kernelbench.problems import get_kb_problem
 
             if ctx.data_dir is None:
                 raise ValueError("grading a KernelBench problem needs the data folder its suite is stored in")

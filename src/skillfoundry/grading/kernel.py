@@ -44,7 +44,8 @@ def _first_error(build: BuildResult) -> str:
     return build.log.strip().splitlines()[-1] if build.log.strip() else "unknown compiler error"
 
 
-def _outcome(passed: bool, level: GradingLevel, detail: dict[str, Any], grader: str = GRADER) -> CheckOutcome:
+def kernel_outcome(passed: bool, level: GradingLevel, detail: dict[str, Any], grader: str = GRADER) -> CheckOutcome:
+    """A kernel grader's outcome: score 1 for a pass, 0 otherwise."""
     return CheckOutcome(grader=grader, passed=passed, score=1.0 if passed else 0.0, level=level, detail=detail)
 
 
@@ -85,15 +86,16 @@ def gpu_outcome(check: KernelCheck, run: GpuRun, detail: dict[str, Any], grader:
         )
     if run.correct:
         correctness = f"correct on all {len(run.requested)} shapes"
-        return _outcome(True, GradingLevel.KERNEL_GPU, {**detail, "stage": "done", "correctness": correctness}, grader)
+        done = {**detail, "stage": "done", "correctness": correctness}
+        return kernel_outcome(True, GradingLevel.KERNEL_GPU, done, grader)
     reason = run.error if run.error_kind else wrong_reason(run)
     detail.update(stage="gpu", correctness=f"incorrect: {run.error_kind or 'mismatch'}", reason=reason)
-    return _outcome(not check.require_correct, GradingLevel.KERNEL_GPU, detail, grader)
+    return kernel_outcome(not check.require_correct, GradingLevel.KERNEL_GPU, detail, grader)
 
 
 def wrong_reason(run: GpuRun) -> str:
     """Why a finished run is not correct: torch operators doing the work, written inputs, or wrong output."""
-    trials = [t for s in run.shapes for t in (*s.trials, *s.post_trials, *([s.timed_check] if s.timed_check else []))]
+    trials = [t for s in run.shapes for t in s.checks]
     if ops := sorted({op for t in trials for op in t.torch_ops}):
         return f"torch operators do the work: {', '.join(ops[:8])}"
     if mutated := sorted({name for t in trials for name in t.mutated}):
@@ -137,16 +139,16 @@ def grade_kernel(
     detail: dict[str, Any] = {"problem_id": problem.id}
     if bad := answer_encoding_problem(answer):
         detail.update(stage="extract", reason="bad_encoding", encoding=bad)
-        return _bundle(_outcome(False, level, detail))
+        return _bundle(kernel_outcome(False, level, detail))
     source = extract_cuda_source(answer, problem.entry_points)
     if source is None:
         detail.update(
             stage="extract", reason="no CUDA code in the answer (expected a ```cuda block with a __global__ kernel)"
         )
-        return _bundle(_outcome(False, level, detail))
+        return _bundle(kernel_outcome(False, level, detail))
     if bad := answer_encoding_problem(source, code=True):
         detail.update(stage="extract", reason="bad_encoding", encoding=bad)
-        return _bundle(_outcome(False, level, detail))
+        return _bundle(kernel_outcome(False, level, detail))
     detail["source_sha"] = source_sha(source)
     # a RuntimeError here is the compile harness failing (not the candidate): grade_answer records it
     # as an infra error
@@ -163,16 +165,16 @@ def grade_kernel(
             log=failed.log,
             findings=findings,
         )
-        return _bundle(_outcome(False, level, detail), builds)
+        return _bundle(kernel_outcome(False, level, detail), builds)
     if report.stage == "static":
         detail.update(
             stage="static",
             reason="; ".join(f"{f.rule}: {f.message}" for f in report.findings[:5]),
             findings=findings,
         )
-        return _bundle(_outcome(False, level, detail), builds)
+        return _bundle(kernel_outcome(False, level, detail), builds)
     detail["findings"] = []
     if level is GradingLevel.KERNEL_GPU:
         return _gpu_stage(check, problem, source, detail, builds, cache_dir, gpu_slot)
     detail.update(stage="static", gpu=False, correctness="not checked (no GPU)")
-    return _bundle(_outcome(True, level, detail), builds)
+    return _bundle(kernel_outcome(True, level, detail), builds)

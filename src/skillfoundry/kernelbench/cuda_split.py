@@ -49,24 +49,24 @@ HOST_HEADERS = re.compile(
 EXTERN = re.compile(r"\bextern\b(?!\s+__shared__)(?!\s*\"C\"\s*(?:__global__|__device__))")
 
 
-def escape_findings(cuda_sources: list[str], cpp_sources: list[str]) -> list[Finding]:
+def escape_findings(cuda: str, host: str, cpp_sources: list[str]) -> list[Finding]:
     """Ways out of the process in an extension's sources, which a GPU run would build and execute: system
     calls and file or Python access by name, system-call instructions, token pasting (which builds names
     the checks cannot read), extern declarations of host functions, inline assembly in the wrapper, and
-    wrapper headers beyond torch, CUDA and a few standard ones."""
+    wrapper headers beyond torch, CUDA and a few standard ones. ``cuda`` is the whole CUDA source, ``host``
+    its host part (``split_device_host``)."""
     findings: list[Finding] = []
-    everything = [*cuda_sources, *cpp_sources]
-    code = code_only("\n".join(everything))
+    everything = "\n".join([cuda, *cpp_sources])
+    code = code_only(everything)
     for name in sorted({m.group() for m in ESCAPE_NAME.finditer(code)}):
         findings.append(Finding(rule="escape", message=f"uses {name} (reaches outside the process)"))
-    if ESCAPE_INSTRUCTION.search(strip_comments("\n".join(everything))):
+    if ESCAPE_INSTRUCTION.search(strip_comments(everything)):
         findings.append(Finding(rule="escape", message="contains a system-call instruction"))
     if "##" in code:
         findings.append(Finding(rule="escape", message="pastes tokens with ## (names the checks cannot read)"))
     if m := EXTERN.search(code):
         findings.append(Finding(rule="escape", message=f"declares an extern host symbol: {m.group()}..."))
-    wrapper = [split_device_host(s)[1] for s in cuda_sources] + cpp_sources
-    if re.search(r"\b(?:asm|__asm__|__asm)\b", code_only("\n".join(wrapper))):
+    if re.search(r"\b(?:asm|__asm__|__asm)\b", code_only("\n".join([host, *cpp_sources]))):
         findings.append(Finding(rule="escape", message="inline assembly in the host wrapper"))
     for header in sorted({m.group(1) for m in INCLUDE.finditer("\n".join(cpp_sources))}):
         if not HOST_HEADERS.fullmatch(header.strip()):

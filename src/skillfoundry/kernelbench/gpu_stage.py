@@ -23,6 +23,7 @@ from pathlib import Path
 import skillfoundry
 from skillfoundry.kernelbench.job import KBJob
 from skillfoundry.kernelbench.problems import KBProblem
+from skillfoundry.kernels.compile import source_sha
 from skillfoundry.kernels.gpu.probe import DeviceInfo
 from skillfoundry.kernels.gpu.runner import GpuRun, classify, device_arch, start_worker, watch
 
@@ -85,8 +86,7 @@ def run_answer(
     """Check (and time) ``module_source`` against ``problem`` on ``device``'s GPU; on the CPU when None
     (correctness only: how the protocol is tested without a GPU)."""
     started = time.monotonic()
-    sha = hashlib.sha256(module_source.encode()).hexdigest()
-    run = GpuRun(problem_id=problem.id, source_sha=sha, requested=[0])
+    run = GpuRun(problem_id=problem.id, source_sha=source_sha(module_source), requested=[0])
     if device is not None:
         run = run.model_copy(update={"arch": device_arch(device.compute_capability), "device_name": device.name})
     key = secrets.token_bytes(32)

@@ -16,12 +16,10 @@ import torch
 
 from skillfoundry.kernelbench import run_protocol as rp
 from skillfoundry.kernelbench.job import KBJob
-from skillfoundry.kernels.gpu.harness import trial_seed
-from skillfoundry.kernels.gpu.protocol import ErrorKind, GpuInfo, ShapeResult, TrialResult
+from skillfoundry.kernels.gpu.harness import POST_SEED_OFFSET, TIMING_SEED_OFFSET, InputWatch, trial_seed
+from skillfoundry.kernels.gpu.protocol import Emit, ErrorKind, GpuInfo, ShapeResult, TrialResult
 from skillfoundry.kernels.gpu.stats import summarize
 from skillfoundry.kernels.gpu.worker import classify_exception, gpu_info, time_samples
-
-Emit = Callable[..., None]
 
 
 class Failure(Exception):
@@ -30,10 +28,6 @@ class Failure(Exception):
     def __init__(self, kind: ErrorKind, message: str):
         super().__init__(message)
         self.kind = kind
-
-
-_TIMING_SEED_OFFSET = 500
-_POST_SEED_OFFSET = 1000
 
 
 def _first_line(exc: BaseException, limit: int = 2000) -> str:
@@ -47,28 +41,15 @@ def _device_info(device: str) -> GpuInfo:
     return GpuInfo(name="cpu", compute_capability=(0, 0), torch_version=torch.__version__)
 
 
-class TimingGuard:
+class TimingGuard(InputWatch):
     """Around each timed call: poison the blocks the outputs will take (before) and note changed inputs (after)."""
 
     def __init__(self, inputs: Sequence[Any], outputs: Sequence[torch.Tensor], device: str):
+        super().__init__({f"input{i}": t for i, t in enumerate(inputs) if isinstance(t, torch.Tensor)})
         self.device, self.outputs = device, outputs
-        self.inputs = {f"input{i}": t for i, t in enumerate(inputs) if isinstance(t, torch.Tensor)}
-        self._pristine = {name: t.clone() for name, t in self.inputs.items()}
-        self._changed = {name: torch.zeros((), dtype=torch.bool, device=t.device) for name, t in self.inputs.items()}
 
     def before(self) -> None:
         rp.poison_free_blocks(self.outputs, self.device)
-
-    def after(self) -> None:
-        for name, t in self.inputs.items():
-            self._changed[name] |= torch.ne(_bytes(t), _bytes(self._pristine[name])).any()
-
-    def mutated(self) -> list[str]:
-        return [name for name, flag in self._changed.items() if bool(flag.item())]
-
-
-def _bytes(t: torch.Tensor) -> torch.Tensor:
-    return t.contiguous().view(-1).view(torch.uint8)
 
 
 def run_job(job: KBJob, emit: Emit) -> None:
@@ -105,7 +86,7 @@ def run_job(job: KBJob, emit: Emit) -> None:
     if result.correct and job.device == "cuda":
         result = _timed(job, answer, problem.get_inputs, reference, result, emit)
         emit("phase", name="post_check", expect_s=job.phase_s)
-        post = [trial(_POST_SEED_OFFSET + t) for t in range(job.post_trials)]
+        post = [trial(POST_SEED_OFFSET + t) for t in range(job.post_trials)]
         checked = result.timed_check is not None and result.timed_check.ok
         result = result.model_copy(update={"post_trials": post, "correct": checked and all(t.ok for t in post)})
     emit("shape", shape=result.model_dump(mode="json"))
@@ -121,7 +102,7 @@ def _timed(
 ) -> ShapeResult:
     """Time the answer (guarded) and the eager reference on one set of inputs; check the last timed output."""
     emit("phase", name="timing", expect_s=job.phase_s + 3 * job.timing_budget_s)
-    expectation = rp.Expectation(get_inputs, reference, trial_seed(job.seed, 0, _TIMING_SEED_OFFSET), job.device)
+    expectation = rp.Expectation(get_inputs, reference, trial_seed(job.seed, 0, TIMING_SEED_OFFSET), job.device)
     guard = TimingGuard(expectation.inputs, expectation.outputs, job.device)
     l2 = getattr(torch.cuda.get_device_properties(0), "L2_cache_size", None) or 64 * 2**20
     flush = torch.empty(max(2 * l2, 64 * 2**20) // 4, dtype=torch.float32, device="cuda")

@@ -15,8 +15,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from skillfoundry.grading.kernel import gpu_outcome, kernel_level
-from skillfoundry.grading.outcome import CheckOutcome, GradeBundle, GradingLevel
+from skillfoundry.grading.kernel import gpu_outcome, kernel_level, kernel_outcome
+from skillfoundry.grading.outcome import GradeBundle, GradingLevel
 from skillfoundry.kernelbench.answer_ast import Finding, analyze_answer
 from skillfoundry.kernelbench.cuda_split import DEVICE_MARKER, escape_findings, host_findings, split_device_host
 from skillfoundry.kernelbench.gpu_stage import problem_dims, run_answer
@@ -51,10 +51,6 @@ def ptx_findings(ptx: str) -> list[Finding]:
     return findings
 
 
-def _outcome(passed: bool, level: GradingLevel, detail: dict[str, Any]) -> CheckOutcome:
-    return CheckOutcome(grader=GRADER, passed=passed, score=float(passed), level=level, detail=detail)
-
-
 def static_findings(
     module: str, archs: Sequence[str], cache_dir: Path | None
 ) -> tuple[list[Finding], list[BuildResult], list[str]]:
@@ -63,8 +59,9 @@ def static_findings(
     findings = list(analysis.findings)
     builds: list[BuildResult] = []
     for ext in analysis.extensions:
-        device, host = split_device_host("\n".join(ext.cuda_sources))
-        findings += host_findings(host, ext.cpp_sources) + escape_findings(ext.cuda_sources, ext.cpp_sources)
+        cuda = "\n".join(ext.cuda_sources)
+        device, host = split_device_host(cuda)
+        findings += host_findings(host, ext.cpp_sources) + escape_findings(cuda, host, ext.cpp_sources)
         if not DEVICE_MARKER.search(device):
             findings.append(Finding(rule="no_kernel", message=f"extension {ext.name!r} defines no __global__ kernel"))
             continue
@@ -99,7 +96,7 @@ def grade_kernelbench(
     module = answer_module(answer)
     if module is None:
         detail.update(stage="extract", reason="no Python module with class ModelNew in the answer")
-        return GradeBundle(outcomes=[_outcome(False, level, detail)])
+        return GradeBundle(outcomes=[kernel_outcome(False, level, detail, GRADER)])
     findings, builds, shas = static_findings(module, archs, cache_dir)
     detail["builds"] = [{k: v for k, v in b.summary().items() if k != "log"} for b in builds]
     detail["source_shas"] = shas
@@ -108,7 +105,7 @@ def grade_kernelbench(
     if findings or level is not GradingLevel.KERNEL_GPU:
         reason = "; ".join(f"{f.rule}: {f.message}" for f in findings[:5]) if findings else None
         detail.update(stage="static", reason=reason)
-        return GradeBundle(outcomes=[_outcome(not findings, level, detail)], kernel_builds=records)
+        return GradeBundle(outcomes=[kernel_outcome(not findings, level, detail, GRADER)], kernel_builds=records)
     with (gpu_slot or nullcontext)(), _build_dir(cache_dir) as build_dir:
         run = run_answer(problem, module, build_dir=build_dir, device=probe())  # cached: what kernel_level saw
     return GradeBundle(

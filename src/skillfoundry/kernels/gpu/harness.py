@@ -21,6 +21,11 @@ Launcher = Callable[[Mapping[str, torch.Tensor]], None]
 """Runs every launch of a problem on the given named tensors (inputs, outputs and scratch)."""
 
 
+#: ``trial`` numbers of the inputs timed and of the trials after timing (correctness trials count from 0)
+TIMING_SEED_OFFSET = 500
+POST_SEED_OFFSET = 1000
+
+
 def trial_seed(base: int, shape_index: int, trial: int) -> int:
     """A distinct, reproducible seed per (run seed, shape, trial)."""
     return (base * 1_000_003 + shape_index * 7_919 + trial) % 2**63
@@ -72,29 +77,15 @@ def run_trial(
     return expectation.check(inputs, buffers)
 
 
-class LaunchGuard:
-    """Wraps every launch of a timed loop: outputs and scratch are poisoned again before each one
-    (so a kernel cannot skip work because its last result is still there), and after each one the
-    inputs are compared byte for byte, on the device and without a sync, with copies taken first."""
+class InputWatch:
+    """Notes, after each launch, every input that differs from the copy taken first, byte for byte, on the
+    device and without a sync (``mutated`` syncs)."""
 
-    def __init__(
-        self,
-        problem: Problem,
-        dims: Mapping[str, int],
-        inputs: Mapping[str, torch.Tensor],
-        buffers: Mapping[str, torch.Tensor],
-    ):
-        self.inputs, self.buffers = dict(inputs), dict(buffers)
-        device = next(iter(self.buffers.values())).device
-        self._poison = poisoned_buffers(problem, dims, str(device))
+    def __init__(self, inputs: Mapping[str, torch.Tensor]):
+        self.inputs = dict(inputs)
         self._pristine = {name: t.clone() for name, t in self.inputs.items()}
         self._changed = {name: torch.zeros((), dtype=torch.bool, device=t.device) for name, t in self.inputs.items()}
         self.launches = 0
-
-    def before(self) -> None:
-        """Poison every output and scratch buffer (queued on the stream, outside the timed events)."""
-        for name, buf in self.buffers.items():
-            buf.copy_(self._poison[name])
 
     def after(self) -> None:
         """Note any input that differs from its copy (queued; read by ``mutated``)."""
@@ -107,5 +98,28 @@ class LaunchGuard:
         return [name for name, flag in self._changed.items() if bool(flag.item())]
 
 
+class LaunchGuard(InputWatch):
+    """Wraps every launch of a timed loop: outputs and scratch are poisoned again before each one
+    (so a kernel cannot skip work because its last result is still there), and after each one the
+    inputs are compared with copies taken first (``InputWatch``)."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        dims: Mapping[str, int],
+        inputs: Mapping[str, torch.Tensor],
+        buffers: Mapping[str, torch.Tensor],
+    ):
+        super().__init__(inputs)
+        self.buffers = dict(buffers)
+        device = next(iter(self.buffers.values())).device
+        self._poison = poisoned_buffers(problem, dims, str(device))
+
+    def before(self) -> None:
+        """Poison every output and scratch buffer (queued on the stream, outside the timed events)."""
+        for name, buf in self.buffers.items():
+            buf.copy_(self._poison[name])
+
+
 def _bytes(t: torch.Tensor) -> torch.Tensor:
-    return t.contiguous().view(torch.uint8)
+    return t.contiguous().view(-1).view(torch.uint8)  # flat first: a 0-d tensor cannot change element size

@@ -111,13 +111,13 @@ class ShapeResult(BaseModel):
     suspect: bool = False
 
     @property
+    def checks(self) -> list[TrialResult]:
+        """Every correctness check of this shape: the trials, the check of the timed buffers, the trials after."""
+        return [*self.trials, *([self.timed_check] if self.timed_check else []), *self.post_trials]
+
+    @property
     def max_abs_err(self) -> float | None:
-        errs = [
-            c.max_abs_err
-            for t in (*self.trials, *self.post_trials, *([self.timed_check] if self.timed_check else []))
-            for c in t.outputs.values()
-            if c.max_abs_err is not None
-        ]
+        errs = [c.max_abs_err for t in self.checks for c in t.outputs.values() if c.max_abs_err is not None]
         return max(errs) if errs else None
 
 
@@ -144,7 +144,11 @@ def event_line(event: str, *, mac_key: bytes | None = None, **payload: Any) -> s
     return json.dumps({**data, "mac": _mac(mac_key, data)} if mac_key is not None else data) + "\n"
 
 
-def serve(result_path: str, work: Callable[[Callable[..., None]], int], mac_key: bytes | None = None) -> NoReturn:
+Emit = Callable[..., None]
+"""How a worker reports: ``emit(event, **payload)``."""
+
+
+def serve(result_path: str, work: Callable[[Emit], int], mac_key: bytes | None = None) -> NoReturn:
     """A worker's life: ``work(emit)`` with ``emit`` appending (signed) events to ``result_path``, then exit
     with the code it returns, skipping interpreter teardown (a faulted CUDA context can hang it)."""
     with open(result_path, "a", encoding="utf-8") as out:

@@ -15,12 +15,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from skillfoundry.kernels.gpu.protocol import ErrorKind, GpuInfo, Job, ShapeResult, serve
+from skillfoundry.kernels.gpu.protocol import Emit, ErrorKind, GpuInfo, Job, ShapeResult, serve
 
 try:  # a worker without torch or the CUDA bindings is the harness's fault: say so, do not crash
     import torch
 
-    from skillfoundry.kernels.gpu.harness import LaunchGuard, prepare, run_trial, trial_seed
+    from skillfoundry.kernels.gpu.harness import (
+        POST_SEED_OFFSET,
+        TIMING_SEED_OFFSET,
+        LaunchGuard,
+        prepare,
+        run_trial,
+        trial_seed,
+    )
     from skillfoundry.kernels.gpu.launch import CandidateError, KernelModule, ensure_context
     from skillfoundry.kernels.gpu.stats import summarize
     from skillfoundry.kernels.problems import get_problem
@@ -29,10 +36,6 @@ except ImportError as _exc:  # pragma: no cover - exercised by a worker started 
     IMPORT_ERROR: str | None = f"{type(_exc).__name__}: {_exc}"
 else:
     IMPORT_ERROR = None
-
-Emit = Callable[..., None]
-_POST_SEED_OFFSET = 1000
-_TIMING_SEED_OFFSET = 500
 
 
 if IMPORT_ERROR is None:
@@ -187,7 +190,7 @@ def run_shape(
         return ShapeResult(index=index, dims=dims, correct=False, trials=trials)
 
     emit("phase", name=f"timing[{index}]", expect_s=job.kernel_phase_s + 3 * job.timing_budget_s)
-    seed = trial_seed(job.seed, index, _TIMING_SEED_OFFSET)
+    seed = trial_seed(job.seed, index, TIMING_SEED_OFFSET)
     inputs, buffers, expectation = prepare(problem, dims, seed, "cuda")
     tensors = {**inputs, **buffers}
     guard = LaunchGuard(problem, dims, inputs, buffers)
@@ -207,7 +210,7 @@ def run_shape(
     emit("phase", name=f"post_check[{index}]", expect_s=job.kernel_phase_s)
     post = [
         run_trial(
-            problem, dims, trial_seed(job.seed, index, _POST_SEED_OFFSET + t), launch, "cuda", torch.cuda.synchronize
+            problem, dims, trial_seed(job.seed, index, POST_SEED_OFFSET + t), launch, "cuda", torch.cuda.synchronize
         )
         for t in range(job.post_trials)
     ]
