@@ -163,7 +163,7 @@ def test_the_usual_ways_of_writing_an_answer_stay_allowed(tmp_path: Path) -> Non
     usual = (
         HONEST.replace("from torch.utils.cpp_extension import load_inline\n", "import torch.utils.cpp_extension\n")
         .replace("scale_shift = load_inline(", "scale_shift = torch.utils.cpp_extension.load_inline(")
-        .replace("verbose=False", "verbose=False, extra_cuda_cflags=['-O3', '--use_fast_math']")
+        .replace("verbose=False", "verbose=False, extra_cuda_cflags=['-O3', '--use_fast_math', '-DNDEBUG'], extra_cflags=[]")
         .replace("#include <cuda_runtime.h>", "#include <cuda_runtime.h>\n#include <c10/cuda/CUDAGuard.h>")
         + 'BLOCK = 256\n\nif __name__ == "__main__":\n    print(ModelNew(1.0, 0.0))\n'
     )

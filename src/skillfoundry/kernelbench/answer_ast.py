@@ -52,7 +52,7 @@ LOAD_INLINE_OPTIONS = {"name", "cpp_sources", "cuda_sources", "functions", "verb
 SAFE_FLAG = re.compile(
     r"-O[0-3s]?|-?-use_fast_math|-ffast-math|-std=c\+\+\d\d|-lineinfo|--expt-relaxed-constexpr|"
     r"--expt-extended-lambda|-Xptxas|-v|--ptxas-options=-v|-D\w+(?:=\w+)?|-U\w+|-?-maxrregcount=\d+|"
-    r"-arch=(?:sm|compute)_\d+a?|-gencode=arch=compute_\d+a?,code=(?:sm|compute)_\d+a?|-march=native|-DNDEBUG"
+    r"-arch=(?:sm|compute)_\d+a?|-gencode=arch=compute_\d+a?,code=(?:sm|compute)_\d+a?|-march=native"
 )
 BUILTINS = {"len", "int", "float", "range", "tuple", "list", "isinstance", "super", "bool", "dict", "str", "enumerate",
             "zip", "min", "max"}  # fmt: skip
@@ -284,7 +284,7 @@ def _flag_findings(call: ast.Call, strings: dict[str, list[str]]) -> list[Findin
             )
         elif kw.arg in ("extra_cflags", "extra_cuda_cflags"):
             flags = _literal_strings(kw.value, strings)
-            bad = [f for f in flags or ["(not literal)"] if not SAFE_FLAG.fullmatch(f)]
+            bad = [f for f in (flags if flags is not None else ["(not literal)"]) if not SAFE_FLAG.fullmatch(f)]
             findings += [
                 Finding(rule="load_inline_option", message=f"compiler flag {f!r}", line=call.lineno) for f in bad
             ]
